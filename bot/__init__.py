@@ -1,0 +1,1 @@
+"""ikabot: KDN's IKA negotiation procedure, worked from Telegram."""

@@ -1,0 +1,73 @@
+"""Due dates of steps and the projected finish of a case."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from bot.domain.calendar import OfficeCalendar
+from bot.domain.case import Case, CaseStatus, Phase
+from bot.domain.sop import Anchor, Capture, DueRule, Sop, StepDef
+
+
+@dataclass(frozen=True)
+class Procedure:
+    """The SOP with the calendar it is counted on: everything the case rules need to know."""
+
+    sop: Sop
+    calendar: OfficeCalendar
+    count_working_days: bool = False
+
+    def due_date(self, anchor: date, rule: DueRule) -> date:
+        """The date a step is due, ``rule`` after ``anchor``, on a working day."""
+        if self.count_working_days and rule.unit == "days":
+            return self.calendar.add_working_days(anchor, rule.days)
+        return self.calendar.next_working_day(anchor + timedelta(days=rule.calendar_days))
+
+    def due_at(self, day: date) -> datetime:
+        """The moment a step due on ``day`` falls due: close of office."""
+        return self.calendar.close_of(day)
+
+    def anchor(self, case: Case, step: StepDef, previous_done: date) -> date:
+        """The date ``step``'s deadline counts from, given when the step before it was done."""
+        if step.due.after is Anchor.RECEIVED:
+            return case.received_on
+        if step.due.after is Anchor.NEGOTIATION_END:
+            end = negotiation_end(case, self.sop)
+            return end if end is not None else previous_done
+        return previous_done
+
+    def step_due(self, case: Case, step: StepDef, previous_done: date) -> datetime:
+        """When ``step``, started after a step done on ``previous_done``, falls due."""
+        agreed_end = negotiation_end(case, self.sop) if step.due.due_at_agreed_end else None
+        if agreed_end is not None:
+            return self.due_at(self.calendar.next_working_day(agreed_end))
+        return self.due_at(self.due_date(self.anchor(case, step, previous_done), step.due))
+
+    def projected_finish(self, case: Case, now: datetime) -> date | None:
+        """When the case should finish if every remaining step takes its SOP time from today.
+
+        A step already late counts as done today at the earliest, so a slip moves the
+        projection the day it happens. None when the case waits on a revise/close choice.
+        """
+        today = self.calendar.local_date(now)
+        if case.status is CaseStatus.COMPLETED:
+            last = case.run(self.sop.keys[-1])
+            return self.calendar.local_date(last.done_at) if last and last.done_at else None
+        run = case.current_run
+        if not case.is_open or run is None or case.phase is Phase.REFUSED:
+            return None
+        done_on = max(self.calendar.local_date(run.due_at), today)
+        key = self.sop.next_key(run.key)
+        while key is not None:
+            due = self.step_due(case, self.sop.get(key), done_on)
+            done_on = max(self.calendar.local_date(due), today)
+            key = self.sop.next_key(key)
+        return done_on
+
+
+def negotiation_end(case: Case, sop: Sop) -> date | None:
+    """The negotiation's agreed (or actual) end date, once known."""
+    run = case.run(sop.step_for(Capture.NEGOTIATION).key)
+    end = run.data.get("end") if run else None
+    return date.fromisoformat(end) if isinstance(end, str) else None

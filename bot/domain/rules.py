@@ -1,0 +1,588 @@
+"""The case rules: what each action does to a case, and who may do it.
+
+Every rule is a plain function of (case, action, actor, now, procedure). It never changes the
+case it is given: it returns the changed copy and the events that record the change, or raises
+Refused with a reason code that the interface translates.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any
+
+from bot.domain.case import (
+    Actor,
+    Case,
+    CaseStatus,
+    Decision,
+    Event,
+    InputAsk,
+    Instrument,
+    Level,
+    Phase,
+    Role,
+    Source,
+    StepRun,
+)
+from bot.domain.deadlines import Procedure
+from bot.domain.sop import Capture, Owner, StepDef
+
+MAX_TITLE = 300
+MAX_NOTE = 2000
+MAX_REFERENCE = 200
+MAX_COUNTRIES = 60
+MAX_FILENAME = 255
+
+
+class Reason(StrEnum):
+    """Why an action was refused; the interface has a message for each."""
+
+    NOT_PERMITTED = "not_permitted"
+    CASE_CLOSED = "case_closed"
+    WRONG_STEP = "wrong_step"
+    ALREADY_DECIDED = "already_decided"
+    NOT_AWAITING_DECISION = "not_awaiting_decision"
+    MEMO_ALREADY_SUBMITTED = "memo_already_submitted"
+    NOT_REFUSED = "not_refused"
+    INPUTS_PENDING = "inputs_pending"
+    NO_INPUTS_ASKED = "no_inputs_asked"
+    UNKNOWN_INPUT = "unknown_input"
+    INPUT_NOT_ASKED = "input_not_asked"
+    MISSING_DETAILS = "missing_details"
+    DATE_IN_FUTURE = "date_in_future"
+    DATE_BEFORE_RECEIVED = "date_before_received"
+    DATES_REVERSED = "dates_reversed"
+    TEXT_TOO_LONG = "text_too_long"
+    TEXT_EMPTY = "text_empty"
+    BAD_CASE_DATA = "bad_case_data"
+    REVISE_TARGET = "revise_target"
+    DECIDED_BY_MANAGEMENT = "decided_by_management"
+
+
+class Refused(Exception):
+    """An action the rules do not allow, with the reason code and details for the message."""
+
+    def __init__(self, reason: Reason, **details: Any) -> None:
+        super().__init__(reason.value)
+        self.reason = reason
+        self.details = details
+
+
+# --- actions -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NewCase:
+    """What AB enters to register a case; the reference is given by storage."""
+
+    ref: str
+    title: str
+    instrument: Instrument
+    level: Level
+    countries: tuple[str, ...]
+    source: Source
+    lead_division: str
+    received_on: date
+
+
+@dataclass(frozen=True)
+class MeetingHeld:
+    """Step details: the preparation meeting was held on ``date``."""
+
+    date: date
+
+
+@dataclass(frozen=True)
+class NoteSent:
+    """Step details: the diplomatic note's reference."""
+
+    reference: str
+
+
+@dataclass(frozen=True)
+class NegotiationHeld:
+    """Step details (or a schedule): the negotiation's dates and venue."""
+
+    start: date
+    end: date
+    venue: str
+
+
+@dataclass(frozen=True)
+class DocumentDelivered:
+    """Step details: the outcome document, as storage keeps it."""
+
+    name: str
+    sha256: str
+    document_id: int | None = None
+
+
+@dataclass(frozen=True)
+class Filed:
+    """Step details: the file reference the copy is filed under."""
+
+    reference: str
+
+
+StepDetails = MeetingHeld | NoteSent | NegotiationHeld | DocumentDelivered | Filed
+
+_DETAILS_FOR: dict[Capture, type] = {
+    Capture.MEETING: MeetingHeld,
+    Capture.NOTE_REF: NoteSent,
+    Capture.NEGOTIATION: NegotiationHeld,
+    Capture.DOCUMENT: DocumentDelivered,
+    Capture.FILE_REF: Filed,
+}
+
+
+@dataclass(frozen=True)
+class CompleteStep:
+    """Report ``step`` done, with what it captures and an optional note."""
+
+    step: str
+    details: StepDetails | None = None
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class RequestInputs:
+    """Ask these BJA for input at the input step (adds to those already asked)."""
+
+    codes: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class TickInput:
+    """Mark one BJA's input as received (or, with received=False, as not yet)."""
+
+    code: str
+    received: bool = True
+
+
+@dataclass(frozen=True)
+class SubmitMemo:
+    """The Minit Cerai has gone to top management."""
+
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class Decide:
+    """Top management's Ya (approve=True) or Tidak."""
+
+    approve: bool
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class Revise:
+    """After Tidak: go back to ``back_to`` (the input step or the decision step) for a new round."""
+
+    back_to: str
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class Close:
+    """After Tidak: close the case as not approved."""
+
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class Withdraw:
+    """Withdraw an open case at any step."""
+
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class ScheduleNegotiation:
+    """Record the negotiation's agreed dates and venue; the step falls due at its end."""
+
+    start: date
+    end: date
+    venue: str
+
+
+@dataclass(frozen=True)
+class AddNote:
+    """A note on the case at its current step."""
+
+    text: str
+
+
+Action = (
+    CompleteStep
+    | RequestInputs
+    | TickInput
+    | SubmitMemo
+    | Decide
+    | Revise
+    | Close
+    | Withdraw
+    | ScheduleNegotiation
+    | AddNote
+)
+
+
+@dataclass
+class Outcome:
+    """The changed case and the events that record the change, in order."""
+
+    case: Case
+    events: list[Event] = field(default_factory=list)
+
+
+# --- checks -------------------------------------------------------------------------------
+
+
+def _text(value: str | None, limit: int, *, required: bool = False) -> str | None:
+    text = (value or "").strip()
+    if not text:
+        if required:
+            raise Refused(Reason.TEXT_EMPTY)
+        return None
+    if len(text) > limit:
+        raise Refused(Reason.TEXT_TOO_LONG, limit=limit, length=len(text))
+    return text
+
+
+def _past_date(day: date, case: Case, today: date) -> None:
+    if day > today:
+        raise Refused(Reason.DATE_IN_FUTURE, date=day)
+    if day < case.received_on:
+        raise Refused(Reason.DATE_BEFORE_RECEIVED, date=day)
+
+
+def may_act_on(actor: Actor, case: Case, owner: Owner) -> bool:
+    """True when ``actor`` may do the work of ``owner`` on ``case``."""
+    if actor.role is Role.ADMIN:
+        return True
+    if owner is Owner.AB:
+        return actor.role is Role.AB
+    return actor.role is Role.OFFICER and actor.division == case.lead_division
+
+
+def may_decide(actor: Actor) -> bool:
+    """Only top management decides Ya or Tidak."""
+    return actor.role is Role.MANAGEMENT
+
+
+def may_register(actor: Actor) -> bool:
+    """AB (and admins) register cases."""
+    return actor.role in (Role.AB, Role.ADMIN)
+
+
+def _require(allowed: bool) -> None:
+    if not allowed:
+        raise Refused(Reason.NOT_PERMITTED)
+
+
+def _open_step(case: Case, key: str | None = None) -> StepRun:
+    """The current run, checked to be open (and to be step ``key`` when given)."""
+    if not case.is_open:
+        raise Refused(Reason.CASE_CLOSED, status=case.status.value)
+    run = case.current_run
+    if run is None or (key is not None and run.key != key):
+        raise Refused(Reason.WRONG_STEP, current=case.current_step, asked=key)
+    return run
+
+
+# --- rules -------------------------------------------------------------------------------
+
+
+def register_case(new: NewCase, *, actor: Actor, now: datetime, procedure: Procedure) -> Outcome:
+    """Open a case at the SOP's first step; the received date may lie in the past."""
+    _require(may_register(actor))
+    title = _text(new.title, MAX_TITLE, required=True)
+    if not new.countries or len(new.countries) > MAX_COUNTRIES:
+        raise Refused(Reason.BAD_CASE_DATA, field="countries")
+    if not new.lead_division:
+        raise Refused(Reason.BAD_CASE_DATA, field="lead_division")
+    if new.received_on > procedure.calendar.local_date(now):
+        raise Refused(Reason.DATE_IN_FUTURE, date=new.received_on)
+    case = Case(
+        ref=new.ref,
+        title=title or "",
+        instrument=new.instrument,
+        level=new.level,
+        countries=tuple(dict.fromkeys(c.upper() for c in new.countries)),
+        source=new.source,
+        lead_division=new.lead_division,
+        received_on=new.received_on,
+    )
+    registered = Event(
+        "case_registered",
+        actor.user_id,
+        now,
+        data={"title": case.title, "lead_division": case.lead_division,
+              "received_on": case.received_on.isoformat()},
+    )
+    events = [registered, _start(case, procedure.sop.keys[0], now, procedure, actor.user_id)]
+    return Outcome(case, events)
+
+
+def apply(
+    case: Case, action: Action, *, actor: Actor, now: datetime, procedure: Procedure
+) -> Outcome:
+    """Apply ``action`` by ``actor`` at ``now``; the given case is left as it was."""
+    work = copy.deepcopy(case)
+    handler = _HANDLERS[type(action)]
+    events = handler(work, action, actor, now, procedure)
+    return Outcome(work, events)
+
+
+def _start(case: Case, key: str, now: datetime, procedure: Procedure, by: int | None) -> Event:
+    """Make ``key`` the current step, due by the SOP's rule; returns its event."""
+    step = procedure.sop.get(key)
+    due = procedure.step_due(case, step, procedure.calendar.local_date(now))
+    case.steps.append(StepRun(key=key, round=case.round, started_at=now, due_at=due))
+    case.current_step, case.phase = key, Phase.WORK
+    return Event("step_started", by, now, step=key,
+                 data={"round": case.round, "due_at": due.isoformat()})
+
+
+def _advance(case: Case, run: StepRun, now: datetime, procedure: Procedure, actor: Actor,
+             data: dict[str, Any]) -> list[Event]:
+    run.done_at, run.done_by = now, actor.user_id
+    run.data.update(data)
+    events = [Event("step_completed", actor.user_id, now, step=run.key, data=dict(data))]
+    following = procedure.sop.next_key(run.key)
+    if following is None:
+        case.status, case.current_step, case.phase = CaseStatus.COMPLETED, None, Phase.WORK
+        events.append(Event("case_completed", actor.user_id, now))
+    else:
+        events.append(_start(case, following, now, procedure, actor.user_id))
+    return events
+
+
+def _details_data(step: StepDef, details: StepDetails | None, run: StepRun, case: Case,
+                  today: date) -> dict[str, Any]:
+    """Check the step's captured details and turn them into stored data."""
+    if step.capture is None or step.capture in (Capture.INPUTS, Capture.DECISION):
+        return {}
+    if step.capture is Capture.NEGOTIATION and details is None and "end" in run.data:
+        details = NegotiationHeld(
+            date.fromisoformat(run.data["start"]), date.fromisoformat(run.data["end"]),
+            run.data["venue"],
+        )
+    expected = _DETAILS_FOR[step.capture]
+    if not isinstance(details, expected):
+        raise Refused(Reason.MISSING_DETAILS, capture=step.capture.value)
+    match details:
+        case MeetingHeld(day):
+            _past_date(day, case, today)
+            return {"meeting_date": day.isoformat()}
+        case NoteSent(reference) | Filed(reference):
+            return {"reference": _text(reference, MAX_REFERENCE, required=True)}
+        case NegotiationHeld(start, end, venue):
+            if end < start:
+                raise Refused(Reason.DATES_REVERSED)
+            _past_date(start, case, today)
+            _past_date(end, case, today)
+            return {"start": start.isoformat(), "end": end.isoformat(),
+                    "venue": _text(venue, MAX_REFERENCE, required=True)}
+        case DocumentDelivered(name, sha256, document_id):
+            return {"document": _text(name, MAX_FILENAME, required=True), "sha256": sha256,
+                    "document_id": document_id}
+    raise Refused(Reason.MISSING_DETAILS, capture=step.capture.value)  # pragma: no cover
+
+
+def _complete(case: Case, action: CompleteStep, actor: Actor, now: datetime,
+              procedure: Procedure) -> list[Event]:
+    run = _open_step(case, action.step)
+    step = procedure.sop.get(run.key)
+    _require(may_act_on(actor, case, step.owner))
+    if step.capture is Capture.DECISION:
+        # the decision step is done by management's Ya, never reported by hand
+        raise Refused(Reason.DECIDED_BY_MANAGEMENT)
+    if step.capture is Capture.INPUTS:
+        asked = case.inputs_this_round()
+        if not asked:
+            raise Refused(Reason.NO_INPUTS_ASKED)
+        pending = [i.code for i in asked if i.received_at is None]
+        if pending:
+            raise Refused(Reason.INPUTS_PENDING, pending=pending)
+    today = procedure.calendar.local_date(now)
+    data = _details_data(step, action.details, run, case, today)
+    note = _text(action.note, MAX_NOTE)
+    if note:
+        data["note"] = note
+    return _advance(case, run, now, procedure, actor, data)
+
+
+def _input_step(case: Case, actor: Actor, procedure: Procedure) -> StepRun:
+    step = procedure.sop.step_for(Capture.INPUTS)
+    run = _open_step(case, step.key)
+    _require(may_act_on(actor, case, step.owner))
+    return run
+
+
+def _request_inputs(case: Case, action: RequestInputs, actor: Actor, now: datetime,
+                    procedure: Procedure) -> list[Event]:
+    run = _input_step(case, actor, procedure)
+    unknown = [c for c in action.codes if procedure.sop.source(c) is None]
+    if unknown or not action.codes:
+        raise Refused(Reason.UNKNOWN_INPUT, codes=unknown)
+    already = {i.code for i in case.inputs_this_round()}
+    added = [c for c in dict.fromkeys(action.codes) if c not in already]
+    case.inputs.extend(InputAsk(code=c, round=case.round, asked_at=now) for c in added)
+    if not added:
+        return []
+    return [Event("inputs_requested", actor.user_id, now, step=run.key, data={"codes": added})]
+
+
+def _tick_input(case: Case, action: TickInput, actor: Actor, now: datetime,
+                procedure: Procedure) -> list[Event]:
+    run = _input_step(case, actor, procedure)
+    ask = next((i for i in case.inputs_this_round() if i.code == action.code), None)
+    if ask is None:
+        raise Refused(Reason.INPUT_NOT_ASKED, code=action.code)
+    if (ask.received_at is not None) == action.received:
+        return []  # already so: a double tap changes nothing
+    ask.received_at, ask.received_by = (now, actor.user_id) if action.received else (None, None)
+    kind = "input_received" if action.received else "input_unticked"
+    return [Event(kind, actor.user_id, now, step=run.key, data={"code": action.code})]
+
+
+def _decision_step(case: Case, procedure: Procedure) -> tuple[StepDef, StepRun]:
+    step = procedure.sop.step_for(Capture.DECISION)
+    if not case.is_open:
+        raise Refused(Reason.CASE_CLOSED, status=case.status.value)
+    run = case.run(step.key)
+    if run is None or case.current_step != step.key:
+        if run is not None and run.done:
+            raise Refused(Reason.ALREADY_DECIDED)
+        raise Refused(Reason.WRONG_STEP, current=case.current_step, asked=step.key)
+    return step, run
+
+
+def _submit_memo(case: Case, action: SubmitMemo, actor: Actor, now: datetime,
+                 procedure: Procedure) -> list[Event]:
+    step, run = _decision_step(case, procedure)
+    _require(may_act_on(actor, case, step.owner))
+    if case.phase is not Phase.WORK:
+        raise Refused(Reason.MEMO_ALREADY_SUBMITTED)
+    note = _text(action.note, MAX_NOTE)
+    run.data["memo_submitted_at"] = now.isoformat()
+    run.data["memo_by"] = actor.user_id
+    if note:
+        run.data["memo_note"] = note
+    case.phase = Phase.AWAITING_DECISION
+    return [Event("memo_submitted", actor.user_id, now, step=step.key,
+                  data={"round": case.round, "note": note})]
+
+
+def _decide(case: Case, action: Decide, actor: Actor, now: datetime,
+            procedure: Procedure) -> list[Event]:
+    _require(may_decide(actor))
+    step, run = _decision_step(case, procedure)
+    if case.decision_this_round() is not None or case.phase is Phase.REFUSED:
+        raise Refused(Reason.ALREADY_DECIDED)
+    if case.phase is not Phase.AWAITING_DECISION:
+        raise Refused(Reason.NOT_AWAITING_DECISION)
+    reason = _text(action.reason, MAX_NOTE)
+    case.decisions.append(Decision(case.round, action.approve, actor.user_id, now, reason))
+    decided = Event("decided", actor.user_id, now, step=step.key,
+                    data={"round": case.round, "approved": action.approve, "reason": reason})
+    if action.approve:
+        return [decided, *_advance(case, run, now, procedure, actor, {"decision": "ya"})]
+    case.phase = Phase.REFUSED
+    return [decided]
+
+
+def _after_refusal(case: Case, actor: Actor, procedure: Procedure) -> None:
+    step = procedure.sop.step_for(Capture.DECISION)
+    if not case.is_open:
+        raise Refused(Reason.CASE_CLOSED, status=case.status.value)
+    _require(may_act_on(actor, case, step.owner))
+    if case.phase is not Phase.REFUSED:
+        raise Refused(Reason.NOT_REFUSED)
+
+
+def _revise(case: Case, action: Revise, actor: Actor, now: datetime,
+            procedure: Procedure) -> list[Event]:
+    _after_refusal(case, actor, procedure)
+    allowed = (procedure.sop.step_for(Capture.INPUTS).key, procedure.sop.step_for(Capture.DECISION).key)
+    if action.back_to not in allowed:
+        raise Refused(Reason.REVISE_TARGET, allowed=allowed)
+    note = _text(action.note, MAX_NOTE)
+    refused_run = case.current_run
+    assert refused_run is not None
+    refused_run.done_at, refused_run.done_by = now, actor.user_id
+    refused_run.data["decision"] = "tidak"
+    case.round += 1
+    revised = Event("revised", actor.user_id, now, step=action.back_to,
+                    data={"round": case.round, "note": note})
+    return [revised, _start(case, action.back_to, now, procedure, actor.user_id)]
+
+
+def _close(case: Case, action: Close, actor: Actor, now: datetime,
+           procedure: Procedure) -> list[Event]:
+    _after_refusal(case, actor, procedure)
+    reason = _text(action.reason, MAX_NOTE)
+    run = case.current_run
+    assert run is not None
+    run.done_at, run.done_by = now, actor.user_id
+    run.data["decision"] = "tidak"
+    case.status, case.current_step, case.phase = CaseStatus.NOT_APPROVED, None, Phase.WORK
+    return [Event("case_closed", actor.user_id, now, step=run.key, data={"reason": reason})]
+
+
+def _withdraw(case: Case, action: Withdraw, actor: Actor, now: datetime,
+              procedure: Procedure) -> list[Event]:
+    if not case.is_open:
+        raise Refused(Reason.CASE_CLOSED, status=case.status.value)
+    _require(actor.role in (Role.AB, Role.ADMIN))
+    reason = _text(action.reason, MAX_NOTE)
+    step = case.current_step
+    case.status, case.current_step, case.phase = CaseStatus.WITHDRAWN, None, Phase.WORK
+    return [Event("case_withdrawn", actor.user_id, now, step=step, data={"reason": reason})]
+
+
+def _schedule(case: Case, action: ScheduleNegotiation, actor: Actor, now: datetime,
+              procedure: Procedure) -> list[Event]:
+    step = procedure.sop.step_for(Capture.NEGOTIATION)
+    run = _open_step(case, step.key)
+    _require(may_act_on(actor, case, step.owner))
+    if action.end < action.start:
+        raise Refused(Reason.DATES_REVERSED)
+    if action.start < case.received_on:
+        raise Refused(Reason.DATE_BEFORE_RECEIVED, date=action.start)
+    venue = _text(action.venue, MAX_REFERENCE, required=True)
+    run.data.update(start=action.start.isoformat(), end=action.end.isoformat(), venue=venue)
+    run.due_at = procedure.step_due(case, step, procedure.calendar.local_date(run.started_at))
+    return [Event("negotiation_scheduled", actor.user_id, now, step=step.key,
+                  data={"start": action.start.isoformat(), "end": action.end.isoformat(),
+                        "venue": venue, "due_at": run.due_at.isoformat()})]
+
+
+def _add_note(case: Case, action: AddNote, actor: Actor, now: datetime,
+              procedure: Procedure) -> list[Event]:
+    if not case.is_open:
+        raise Refused(Reason.CASE_CLOSED, status=case.status.value)
+    _require(
+        may_decide(actor)
+        or may_act_on(actor, case, Owner.AB)
+        or may_act_on(actor, case, Owner.LEAD)
+    )
+    text = _text(action.text, MAX_NOTE, required=True)
+    return [Event("note_added", actor.user_id, now, step=case.current_step, data={"text": text})]
+
+
+_HANDLERS: dict[type, Any] = {
+    CompleteStep: _complete,
+    RequestInputs: _request_inputs,
+    TickInput: _tick_input,
+    SubmitMemo: _submit_memo,
+    Decide: _decide,
+    Revise: _revise,
+    Close: _close,
+    Withdraw: _withdraw,
+    ScheduleNegotiation: _schedule,
+    AddNote: _add_note,
+}

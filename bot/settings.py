@@ -1,0 +1,85 @@
+"""Settings from the environment and `.env` (see `.env.example` for each one)."""
+
+from __future__ import annotations
+
+from datetime import time
+from pathlib import Path
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from bot.domain.calendar import WEEKDAYS, OfficeCalendar
+
+Language = Literal["ms", "en"]
+
+
+class Settings(BaseSettings):
+    """Everything an operator may set; nothing here is read at import time."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    telegram_bot_token: SecretStr | None = None
+    telegram_base_url: str = "https://api.telegram.org"
+    database_url: str = "sqlite+aiosqlite:///ikabot.db"
+    timezone: str = "Asia/Kuala_Lumpur"
+    office_start: time = time(9, 0)
+    office_end: time = time(17, 0)
+    working_days: str = "mon,tue,wed,thu,fri"
+    holiday_country: str | None = "MY"
+    holiday_subdivision: str | None = "PJY"
+    count_working_days: bool = False
+    default_language: Language = "ms"
+    sop_file: Path | None = None
+    documents_dir: Path = Path("documents")
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        ZoneInfo(value)  # raises for an unknown zone
+        return value
+
+    @field_validator("working_days")
+    @classmethod
+    def _weekdays(cls, value: str) -> str:
+        days = [d.strip().lower()[:3] for d in value.split(",") if d.strip()]
+        unknown = [d for d in days if d not in WEEKDAYS]
+        if unknown or not days:
+            raise ValueError(f"use names like mon,tue,wed,thu,fri (not {', '.join(unknown)})")
+        return ",".join(days)
+
+    @field_validator("holiday_country", "holiday_subdivision", "sop_file", mode="before")
+    @classmethod
+    def _blank_is_none(cls, value: object) -> object:
+        return None if isinstance(value, str) and value.strip().lower() in ("", "none") else value
+
+    @field_validator("database_url")
+    @classmethod
+    def _async_driver(cls, value: str) -> str:
+        """Accept plain sqlite:// and postgresql:// URLs and pick the async driver for them."""
+        if value.startswith("sqlite:"):
+            return "sqlite+aiosqlite:" + value.removeprefix("sqlite:")
+        for plain in ("postgresql:", "postgres:"):
+            if value.startswith(plain):
+                return "postgresql+psycopg:" + value.removeprefix(plain)
+        return value
+
+    def calendar(self) -> OfficeCalendar:
+        """The office calendar these settings describe."""
+        return OfficeCalendar(
+            tz=ZoneInfo(self.timezone),
+            office_start=self.office_start,
+            office_end=self.office_end,
+            working_weekdays=frozenset(WEEKDAYS.index(d) for d in self.working_days.split(",")),
+            holiday_country=self.holiday_country,
+            holiday_subdivision=self.holiday_subdivision,
+        )
+
+    def bot_api_url(self) -> str:
+        """`<root>/bot`: PTB appends the token, as a local Bot API server expects."""
+        return self.telegram_base_url.rstrip("/") + "/bot"
+
+    def bot_file_url(self) -> str:
+        """`<root>/file/bot`: PTB appends the token."""
+        return self.telegram_base_url.rstrip("/") + "/file/bot"
