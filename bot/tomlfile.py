@@ -11,6 +11,7 @@ from pydantic import BaseModel, ValidationError
 
 M = TypeVar("M", bound=BaseModel)
 
+_POSITION = re.compile(r"\s*\(at line (\d+), column \d+\)")
 _HEADER = re.compile(r"^\s*\[\[?\s*([A-Za-z0-9_.-]+)\s*\]\]?\s*(#.*)?$")
 
 
@@ -58,8 +59,11 @@ def load_toml(path: Path | str, model: type[M]) -> M:
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        line = getattr(exc, "lineno", None)
-        raise TomlFileError(path, line, None, f"not valid TOML: {exc}") from exc
+        # Python 3.11's error carries its position only in the message
+        found = _POSITION.search(str(exc))
+        line = int(found[1]) if found else None
+        reason = _POSITION.sub("", str(exc)).strip()
+        raise TomlFileError(path, line, None, f"not valid TOML: {reason}") from exc
     try:
         return model.model_validate(raw)
     except ValidationError as exc:

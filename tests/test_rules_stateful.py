@@ -1,0 +1,166 @@
+"""Whatever anyone tries, in any order: no skipped step, no meeting without Ya, a full log."""
+
+import copy
+from collections import Counter
+from datetime import date, timedelta
+
+from hypothesis import event, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
+
+from bot.domain.case import CaseStatus
+from bot.domain.rules import (
+    AddNote,
+    Close,
+    CompleteStep,
+    Decide,
+    DocumentDelivered,
+    Event,
+    Filed,
+    MeetingHeld,
+    NegotiationHeld,
+    NoteSent,
+    Refused,
+    RequestInputs,
+    Revise,
+    ScheduleNegotiation,
+    SubmitMemo,
+    TickInput,
+    Withdraw,
+    apply,
+    register_case,
+)
+from tests.builders import AB, ADMIN, MANAGER, MANAGER_2, OFFICER, OTHER_OFFICER, VIEWER, at, \
+    new_case, procedure
+
+PROC = procedure()
+KEYS = PROC.sop.keys
+START = date(2026, 8, 3)
+
+actors = st.sampled_from([AB, ADMIN, MANAGER, MANAGER_2, OFFICER, OTHER_OFFICER, VIEWER])
+days = st.integers(min_value=-5, max_value=5)
+texts = st.sampled_from([0, 2, 2500]).map(lambda n: "x" * n)
+step_details = st.one_of(
+    st.none(),
+    days.map(lambda d: MeetingHeld(START + timedelta(days=40 + d))),
+    texts.map(NoteSent),
+    texts.map(Filed),
+    st.tuples(days, days).map(lambda t: NegotiationHeld(START + timedelta(days=40 + t[0]),
+                                                        START + timedelta(days=40 + t[1]), "KL")),
+    st.just(DocumentDelivered("outcome.pdf", "f" * 64)),
+)
+actions = st.one_of(
+    st.builds(CompleteStep, st.sampled_from(KEYS), step_details, st.sampled_from([None, "n"])),
+    st.builds(RequestInputs, st.lists(st.sampled_from(["PDRM", "AGC", "JPN", "XX"]), max_size=3)
+              .map(tuple)),
+    st.builds(TickInput, st.sampled_from(["PDRM", "AGC", "JPN"]), st.booleans()),
+    st.builds(SubmitMemo, st.sampled_from([None, "memo"])),
+    st.builds(Decide, st.booleans(), st.sampled_from([None, "sebab"])),
+    st.builds(Revise, st.sampled_from(KEYS)),
+    st.builds(Close),
+    st.builds(Withdraw),
+    st.builds(ScheduleNegotiation, days.map(lambda d: START + timedelta(days=50 + d)),
+              days.map(lambda d: START + timedelta(days=52 + d)), st.just("Jakarta")),
+    st.builds(AddNote, texts),
+)
+
+
+class CaseMachine(RuleBasedStateMachine):
+    """Drive one case with random actions by random actors over time."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.now = at(START)
+        outcome = register_case(new_case(START), actor=AB, now=self.now, procedure=PROC)
+        self.case = outcome.case
+        self.log: list[Event] = list(outcome.events)
+        self.deepest = 0
+
+    @rule(action=actions, actor=actors, hours=st.integers(min_value=0, max_value=72))
+    def anything(self, action, actor, hours) -> None:  # type: ignore[no-untyped-def]
+        """Anyone tries anything."""
+        self.act(action, actor, hours)
+
+    def act(self, action, actor, hours) -> None:  # type: ignore[no-untyped-def]
+        self.now += timedelta(hours=hours)
+        before = copy.deepcopy(self.case)
+        try:
+            outcome = apply(self.case, action, actor=actor, now=self.now, procedure=PROC)
+        except Refused:
+            assert self.case == before, "a refusal changed the case"
+            return
+        assert self.case == before, "apply changed the case it was given"
+        old_index = KEYS.index(before.current_step) if before.current_step else None
+        new = outcome.case
+        if new.current_step is not None and old_index is not None:
+            new_index = KEYS.index(new.current_step)
+            if isinstance(action, Revise):
+                assert new_index <= old_index
+            else:
+                assert new_index in (old_index, old_index + 1), "a step was skipped"
+        if new != before:
+            assert outcome.events, "a change without an event"
+        self.case = new
+        self.log.extend(outcome.events)
+        self.deepest = max(self.deepest, KEYS.index(new.current_step) if new.current_step else 9)
+
+    @rule(approve=st.booleans(), back_to=st.sampled_from(["collect_input", "minit_cerai", None]))
+    def progress(self, approve: bool, back_to: str | None) -> None:
+        """Do what the current step expects, by its right owner, so runs get deep."""
+        day = self.now.date()
+        right: dict[str, list[tuple[object, object]]] = {
+            "receive": [(CompleteStep("receive"), AB)],
+            "collect_input": [(RequestInputs(("PDRM",)), OFFICER), (TickInput("PDRM"), OFFICER),
+                              (CompleteStep("collect_input"), OFFICER)],
+            "minit_cerai": [(SubmitMemo(), OFFICER), (Decide(approve), MANAGER),
+                            (Revise(back_to) if back_to else Close(), OFFICER)],
+            "prep_meeting": [(CompleteStep("prep_meeting", MeetingHeld(day)), OFFICER)],
+            "inform_ab": [(CompleteStep("inform_ab"), OFFICER)],
+            "convey_kln": [(CompleteStep("convey_kln", NoteSent("ND/1")), AB)],
+            "negotiate": [(CompleteStep("negotiate", NegotiationHeld(day, day, "KL")), OFFICER)],
+            "send_outcome": [(CompleteStep("send_outcome", DocumentDelivered("o.pdf", "a" * 64)),
+                              OFFICER)],
+            "file_copy": [(CompleteStep("file_copy", Filed("FAIL/1")), AB)],
+        }
+        for action, actor in right.get(self.case.current_step or "", []):
+            self.act(action, actor, 1)
+
+    def teardown(self) -> None:
+        event(f"deepest step reached: {self.deepest + 1}")
+
+    @invariant()
+    def no_step_after_the_decision_without_ya(self) -> None:
+        decision_index = KEYS.index("minit_cerai")
+        later = [r for r in self.case.steps if KEYS.index(r.key) > decision_index]
+        if later:
+            assert any(d.approved for d in self.case.decisions)
+            approved_round = next(d.round for d in self.case.decisions if d.approved)
+            assert all(d.round < approved_round for d in self.case.decisions if not d.approved)
+
+    @invariant()
+    def steps_start_in_order(self) -> None:
+        first_round = [r.key for r in self.case.steps if r.round == 1]
+        assert first_round == list(KEYS[: len(first_round)])
+
+    @invariant()
+    def the_log_accounts_for_every_change(self) -> None:
+        kinds = Counter(e.kind for e in self.log)
+        case = self.case
+        assert kinds["step_started"] == len(case.steps)
+        done_by_report = [r for r in case.steps if r.done and r.data.get("decision") != "tidak"]
+        assert kinds["step_completed"] == len(done_by_report)
+        assert kinds["decided"] == len(case.decisions)
+        assert kinds["revised"] == case.round - 1
+        received = sum(1 for i in case.inputs if i.received_at is not None)
+        assert kinds["input_received"] - kinds["input_unticked"] == received
+        assert sum(len(e.data["codes"]) for e in self.log if e.kind == "inputs_requested") \
+            == len(case.inputs)
+        closing = {CaseStatus.COMPLETED: "case_completed", CaseStatus.NOT_APPROVED: "case_closed",
+                   CaseStatus.WITHDRAWN: "case_withdrawn"}
+        assert sum(kinds[k] for k in closing.values()) == (0 if case.is_open else 1)
+        if not case.is_open:
+            assert kinds[closing[case.status]] == 1
+
+
+CaseMachine.TestCase.settings = settings(max_examples=150, stateful_step_count=60, deadline=None)
+TestCaseRules = CaseMachine.TestCase
