@@ -1,0 +1,119 @@
+"""Inline-button data: short, versioned text, built and parsed here and nowhere else.
+
+Telegram gives a button at most 64 bytes of data and hands back whatever a client sends, so
+a parsed button is only a claim: handlers check every one against the database.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+VERSION = "1"
+MAX_BYTES = 64
+
+_REF = r"IKA-\d{4}-\d{3,6}"
+_KEY = r"[a-z][a-z0-9_]{1,31}"
+
+
+@dataclass(frozen=True)
+class Approve:
+    """Ya (approve=True) or Tidak on round ``round`` of a case's Minit Cerai."""
+
+    ref: str
+    round: int
+    approve: bool
+
+
+@dataclass(frozen=True)
+class Report:
+    """Report step ``step`` of a case done."""
+
+    ref: str
+    step: str
+
+
+@dataclass(frozen=True)
+class ToggleInput:
+    """Tick or untick one BJA's input on a case."""
+
+    ref: str
+    code: str
+
+
+@dataclass(frozen=True)
+class AfterRefusal:
+    """After Tidak: revise back to ``target`` (a step key) or ``close``."""
+
+    ref: str
+    target: str
+
+
+@dataclass(frozen=True)
+class Page:
+    """Page ``page`` of a paged listing (``what``: ``open`` or a case reference)."""
+
+    what: str
+    page: int
+
+
+@dataclass(frozen=True)
+class Choice:
+    """A choice inside a conversation: ``field`` takes ``value``."""
+
+    field: str
+    value: str
+
+
+Callback = Approve | Report | ToggleInput | AfterRefusal | Page | Choice
+
+_PATTERNS: list[tuple[re.Pattern[str], type]] = [
+    (re.compile(rf"ap:{VERSION}:({_REF}):(\d{{1,3}}):([yn])"), Approve),
+    (re.compile(rf"st:{VERSION}:({_REF}):({_KEY})"), Report),
+    (re.compile(rf"in:{VERSION}:({_REF}):([A-Z][A-Z0-9_]{{0,15}})"), ToggleInput),
+    (re.compile(rf"rv:{VERSION}:({_REF}):({_KEY}|close)"), AfterRefusal),
+    (re.compile(rf"pg:{VERSION}:(open|{_REF}):(\d{{1,4}})"), Page),
+    (re.compile(rf"ch:{VERSION}:([a-z_]{{1,16}}):([A-Za-z0-9_.-]{{1,40}})"), Choice),
+]
+
+
+def encode(button: Callback) -> str:
+    """The data string for ``button``."""
+    match button:
+        case Approve(ref, round_, approve):
+            data = f"ap:{VERSION}:{ref}:{round_}:{'y' if approve else 'n'}"
+        case Report(ref, step):
+            data = f"st:{VERSION}:{ref}:{step}"
+        case ToggleInput(ref, code):
+            data = f"in:{VERSION}:{ref}:{code}"
+        case AfterRefusal(ref, target):
+            data = f"rv:{VERSION}:{ref}:{target}"
+        case Page(what, page):
+            data = f"pg:{VERSION}:{what}:{page}"
+        case Choice(field, value):
+            data = f"ch:{VERSION}:{field}:{value}"
+    if decode(data) != button:
+        raise ValueError(f"button data would not read back: {data!r}")
+    return data
+
+
+def decode(data: str | None) -> Callback | None:
+    """The button ``data`` stands for, or None for anything stale, foreign or forged."""
+    if not data or len(data.encode()) > MAX_BYTES:
+        return None
+    for pattern, kind in _PATTERNS:
+        found = pattern.fullmatch(data)
+        if found is None:
+            continue
+        a, b, *rest = found.groups()
+        if kind is Approve:
+            return Approve(a, int(b), rest[0] == "y")
+        if kind is Page:
+            return Page(a, int(b))
+        return kind(a, b)  # type: ignore[no-any-return]
+    return None
+
+
+def pattern(prefix: str) -> re.Pattern[str]:
+    """A CallbackQueryHandler pattern for one kind of button (``ap``, ``st``, …)."""
+    return re.compile(rf"^{re.escape(prefix)}:")
