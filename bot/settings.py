@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import time
 from pathlib import Path
 from typing import Literal
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, field_validator
+import holidays
+from pydantic import SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.domain.calendar import WEEKDAYS, OfficeCalendar
@@ -37,7 +38,11 @@ class Settings(BaseSettings):
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:
-        ZoneInfo(value)  # raises for an unknown zone
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            # ZoneInfoNotFoundError is a KeyError, which pydantic would not report as invalid
+            raise ValueError(f"unknown time zone {value!r} (e.g. Asia/Kuala_Lumpur)") from exc
         return value
 
     @field_validator("working_days")
@@ -64,6 +69,17 @@ class Settings(BaseSettings):
             if value.startswith(plain):
                 return "postgresql+psycopg:" + value.removeprefix(plain)
         return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Settings:
+        if self.office_end <= self.office_start:
+            raise ValueError("OFFICE_END must be later than OFFICE_START")
+        if self.holiday_country is not None:
+            try:  # fail at start, not at the first reminder, for a country `holidays` lacks
+                holidays.country_holidays(self.holiday_country, subdiv=self.holiday_subdivision)
+            except NotImplementedError as exc:
+                raise ValueError(f"HOLIDAY_COUNTRY/HOLIDAY_SUBDIVISION: {exc}") from exc
+        return self
 
     def calendar(self) -> OfficeCalendar:
         """The office calendar these settings describe."""
