@@ -1,0 +1,270 @@
+"""Translations: the ms and en catalogs, dates and country names, loaded once at start.
+
+The catalogs are the `.po` files under the `locales` package, compiled in memory when they are
+loaded, so a compiled catalog can never be stale and no build step is needed to run the bot.
+There is no global ``gettext.install()``: each user and chat gets a ``Translator`` passed in.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import string
+import unicodedata
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, tzinfo
+from functools import lru_cache
+from importlib import resources
+from importlib.resources.abc import Traversable
+from io import BytesIO
+from pathlib import Path
+from typing import Literal
+
+from babel import Locale
+from babel.dates import format_date as babel_format_date
+from babel.dates import format_datetime as babel_format_datetime
+from babel.dates import format_time as babel_format_time
+from babel.dates import get_datetime_format
+from babel.lists import format_list as babel_format_list
+from babel.messages.catalog import Catalog
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import PoFileError, read_po
+from babel.support import Translations
+
+DOMAIN = "ikabot"
+LANGUAGES = ("ms", "en")
+
+# Babel (CLDR) locales for dates, lists and country names: Malaysian usage in both languages.
+BABEL_LOCALES: Mapping[str, str] = {"ms": "ms_MY", "en": "en_MY"}
+
+# CLDR territory codes that are not countries an IKA is signed with: groupings, placeholders and
+# outlying areas that CLDR lists beside the ISO 3166 countries.
+_NOT_COUNTRIES = frozenset(
+    {"AC", "CP", "DG", "EA", "EU", "EZ", "IC", "QO", "TA", "UN", "XA", "XB", "ZZ"}
+)
+
+
+ListStyle = Literal["standard", "or"]
+
+
+class CatalogError(RuntimeError):
+    """A translation catalog that is missing or cannot be read."""
+
+
+def N_(message: str) -> str:  # noqa: N802 - the gettext convention for "mark, don't translate"
+    """Mark ``message`` for extraction; it is translated later, where it is shown."""
+    return message
+
+
+def placeholders(message: str) -> set[str]:
+    """The ``{names}`` that ``str.format`` fills in ``message``."""
+    return {name for _, name, _, _ in string.Formatter().parse(message) if name is not None}
+
+
+@dataclass(frozen=True)
+class Translator:
+    """One language: messages, dates, lists and country names."""
+
+    lang: str
+    translations: Translations
+    locale: Locale
+
+    def gettext(self, message: str) -> str:
+        """``message`` in this language."""
+        return self.translations.gettext(message)
+
+    _ = gettext
+
+    def ngettext(self, singular: str, plural: str, n: int) -> str:
+        """The singular or plural form for ``n``, in this language."""
+        return self.translations.ngettext(singular, plural, n)
+
+    def pgettext(self, context: str, message: str) -> str:
+        """``message`` in this language, where ``context`` tells apart equal English words."""
+        return str(self.translations.pgettext(context, message))
+
+    def format_date(self, day: date, format: str = "long") -> str:
+        """A date as people write it here: "31 Ogos 2026" / "31 August 2026"."""
+        return babel_format_date(day, format=format, locale=self.locale)
+
+    def format_datetime(self, moment: datetime, tz: tzinfo, format: str | None = None) -> str:
+        """An aware moment in the office time zone ``tz``: "31 Ogos 2026, 5:00 PTG".
+
+        Without ``format`` it is the long date and the short time (seconds mean nothing to an
+        officer); with one, Babel's own format of that name or pattern.
+        """
+        if format is not None:
+            return babel_format_datetime(moment, format=format, tzinfo=tz, locale=self.locale)
+        local = moment.astimezone(tz)
+        pattern = str(get_datetime_format("medium", locale=self.locale))
+        return pattern.replace("{1}", self.format_date(local.date())).replace(
+            "{0}", babel_format_time(local, format="short", tzinfo=tz, locale=self.locale)
+        )
+
+    def format_list(self, items: Iterable[str], style: ListStyle = "standard") -> str:
+        """"A, B dan C" / "A, B and C"; style "or" gives "A, B atau C" / "A, B or C"."""
+        return babel_format_list(list(items), style=style, locale=self.locale)
+
+    def country_name(self, iso_code: str) -> str:
+        """The country's name in this language; the code itself when CLDR has no name."""
+        code = iso_code.strip().upper()
+        name = self.locale.territories.get(code)
+        return name if isinstance(name, str) else code
+
+    def find_countries(self, text: str) -> list[str]:
+        """ISO codes of countries whose Malay or English name matches ``text``, best first."""
+        query = _fold(text)
+        if not query:
+            return []
+        ranked: dict[str, int] = {}
+        for code, names in _country_index():
+            rank = _match_rank(query, code, names)
+            if rank is not None:
+                ranked[code] = rank
+        return sorted(ranked, key=lambda c: (ranked[c], _fold(self.country_name(c))))
+
+
+def _fold(text: str) -> str:
+    """Lower case, no accents, words of letters and digits: "Côte d’Ivoire" -> "cote d ivoire"."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    plain = "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+    return " ".join("".join(c if c.isalnum() else " " for c in plain).split())
+
+
+@lru_cache(maxsize=1)
+def _country_index() -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """Each country's code and its folded names in every language ikabot speaks."""
+    locales = [Locale.parse(BABEL_LOCALES[lang]) for lang in LANGUAGES]
+    codes = sorted(
+        code
+        for code in locales[-1].territories
+        if isinstance(code, str)
+        and len(code) == 2
+        and code.isalpha()
+        and code not in _NOT_COUNTRIES
+    )
+    index = []
+    for code in codes:
+        names = {_fold(str(loc.territories[code])) for loc in locales if code in loc.territories}
+        index.append((code, tuple(sorted(names))))
+    return tuple(index)
+
+
+def _match_rank(query: str, code: str, names: tuple[str, ...]) -> int | None:
+    """0 exact, 1 a name starts with it, 2 a word does, 3 it occurs inside; None: no match."""
+    if query == code.casefold() or query in names:
+        return 0
+    if any(name.startswith(query) for name in names):
+        return 1
+    if any(word.startswith(query) for name in names for word in name.split()):
+        return 2
+    # a short fragment inside a word matches too much to be useful ("in" in "Indonesia", "China")
+    if len(query) >= 3 and any(query in name for name in names):
+        return 3
+    return None
+
+
+@dataclass(frozen=True)
+class Translators:
+    """The translator for each language, and the default for any other language code."""
+
+    default_language: str
+    by_language: Mapping[str, Translator]
+
+    def get(self, lang: str | None) -> Translator:
+        """The translator for ``lang``; the default language's for an unknown or missing code."""
+        found = self.by_language.get((lang or "").lower())
+        return found if found is not None else self.by_language[self.default_language]
+
+    @property
+    def default(self) -> Translator:
+        """The default language's translator."""
+        return self.by_language[self.default_language]
+
+
+def locales_root() -> Traversable:
+    """The installed ``locales`` directory (a namespace package: works installed or editable)."""
+    try:
+        return resources.files("locales")
+    except NotADirectoryError:
+        # Python 3.11's MultiplexedPath refuses the placeholder entry that setuptools' editable
+        # finder puts in a namespace package's __path__; use the real directories in it instead.
+        spec = importlib.util.find_spec("locales")
+        entries = (spec.submodule_search_locations if spec is not None else None) or []
+        dirs = [Path(p) for p in entries if Path(p).is_dir()]
+        if not dirs:
+            raise CatalogError("the 'locales' package has no directory") from None
+        return dirs[0]
+    except ModuleNotFoundError as exc:
+        raise CatalogError("the 'locales' package is not installed") from exc
+
+
+def catalog_path(root: Traversable, lang: str) -> Traversable:
+    """Where the ``lang`` catalog lives under ``root``."""
+    return root / lang / "LC_MESSAGES" / f"{DOMAIN}.po"
+
+
+def read_catalog(root: Traversable, lang: str) -> Catalog:
+    """Parse the ``lang`` .po catalog; CatalogError when it is missing, unreadable or empty."""
+    path = catalog_path(root, lang)
+    try:
+        with path.open("rb") as po:
+            catalog = read_po(po, locale=lang, domain=DOMAIN, abort_invalid=True)
+    except (OSError, PoFileError, UnicodeDecodeError, ValueError) as exc:
+        raise CatalogError(f"cannot read the {lang} catalog {path}: {exc}") from exc
+    if not any(message.id for message in catalog):
+        raise CatalogError(f"the {lang} catalog {path} has no messages")
+    return catalog
+
+
+def load_translator(lang: str, root: Traversable | None = None) -> Translator:
+    """Read, compile (in memory) and wrap the ``lang`` catalog."""
+    if lang not in BABEL_LOCALES:
+        raise CatalogError(f"no such language: {lang!r} (ikabot speaks {', '.join(LANGUAGES)})")
+    catalog = read_catalog(locales_root() if root is None else root, lang)
+    compiled = BytesIO()
+    write_mo(compiled, catalog)  # fuzzy entries are left out, as msgfmt does
+    compiled.seek(0)
+    return Translator(
+        lang=lang,
+        translations=Translations(compiled, domain=DOMAIN),
+        locale=Locale.parse(BABEL_LOCALES[lang]),
+    )
+
+
+def load_translators(default_language: str, root: Traversable | None = None) -> Translators:
+    """Load every catalog once, at start; CatalogError if any is missing."""
+    if default_language not in LANGUAGES:
+        raise CatalogError(f"the default language must be one of {', '.join(LANGUAGES)}")
+    found = locales_root() if root is None else root
+    return Translators(
+        default_language=default_language,
+        by_language={lang: load_translator(lang, found) for lang in LANGUAGES},
+    )
+
+
+def catalog_problems(path: Traversable, lang: str) -> list[str]:
+    """What a translator still has to do in a catalog: untranslated, fuzzy, wrong placeholders."""
+    with path.open("rb") as po:
+        catalog = read_po(po, locale=lang, domain=DOMAIN)
+    problems = [f"obsolete entry {key!r} (run `ikabot i18n`)" for key in catalog.obsolete]
+    for message in catalog:
+        if not message.id:
+            continue  # the header
+        ids, strings = _forms(message.id), _forms(message.string)
+        expected = set().union(*(placeholders(i) for i in ids))
+        if message.fuzzy:
+            problems.append(f"fuzzy: {ids[0]!r}")
+        elif not all(strings):
+            problems.append(f"untranslated: {ids[0]!r}")
+        elif any(placeholders(s) - expected or placeholders(ids[0]) - placeholders(s)
+                 for s in strings):
+            problems.append(f"placeholders differ from the English: {ids[0]!r}")
+    return problems
+
+
+def _forms(value: object) -> tuple[str, ...]:
+    """A message's id or string as a tuple of forms (one, or one per plural form)."""
+    if isinstance(value, list | tuple):
+        return tuple(str(v or "") for v in value)
+    return (str(value or ""),)

@@ -1,0 +1,353 @@
+"""Translations at run time: both languages, dates, country names, and every refusal's message."""
+
+from __future__ import annotations
+
+import builtins
+import shutil
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from bot.domain.case import CaseStatus, Instrument, Level, Phase, Role, Source
+from bot.domain.rules import (
+    AddNote,
+    CompleteStep,
+    Decide,
+    MeetingHeld,
+    Refused,
+    RequestInputs,
+    Revise,
+    ScheduleNegotiation,
+    SubmitMemo,
+    TickInput,
+    Withdraw,
+    register_case,
+)
+from bot.domain.sop import load_sop
+from bot.i18n import (
+    CatalogError,
+    Translator,
+    Translators,
+    catalog_path,
+    load_translator,
+    load_translators,
+    locales_root,
+)
+from bot.messages import (
+    INSTRUMENT_LABELS,
+    LEVEL_LABELS,
+    PHASE_LABELS,
+    ROLE_LABELS,
+    SOURCE_LABELS,
+    STATUS_LABELS,
+    instrument_label,
+    level_label,
+    phase_label,
+    refusal,
+    role_label,
+    source_label,
+    status_label,
+    step_heading,
+    step_title,
+)
+from tests.builders import (
+    AB,
+    MANAGER,
+    MANAGER_2,
+    OFFICER,
+    act,
+    at,
+    new_case,
+    procedure,
+    registered,
+    step_through,
+)
+
+LOCALES = Path(__file__).resolve().parents[1] / "locales"
+KL = ZoneInfo("Asia/Kuala_Lumpur")
+
+
+@pytest.fixture(scope="module")
+def translators() -> Translators:
+    return load_translators("ms")
+
+
+@pytest.fixture(scope="module")
+def ms(translators: Translators) -> Translator:
+    return translators.get("ms")
+
+
+@pytest.fixture(scope="module")
+def en(translators: Translators) -> Translator:
+    return translators.get("en")
+
+
+def _copy_locales(tmp_path: Path) -> Path:
+    """The shipped .po catalogs only (no compiled .mo), in a directory of the test's own."""
+    root = tmp_path / "locales"
+    shutil.copytree(LOCALES, root, ignore=shutil.ignore_patterns("*.mo"))
+    return root
+
+
+# --- loading --------------------------------------------------------------------------------
+
+
+def test_both_languages_render(ms: Translator, en: Translator) -> None:
+    assert ms.gettext("Top management") == "Pengurusan Tinggi"
+    assert ms._("Lead division") == "Bahagian berkaitan"
+    assert en.gettext("Top management") == "Top management"
+    assert ms.gettext("Step {number}: {title}").format(number=3, title="x") == "Langkah 3: x"
+
+
+def test_plural_forms(ms: Translator, en: Translator) -> None:
+    one = ("Input is still awaited from {names}. Tick it off when it arrives.",
+           "Input is still awaited from {count} BJA: {names}. Tick each off when it arrives.")
+    assert en.ngettext(*one, 1).startswith("Input is still awaited from {names}")
+    assert en.ngettext(*one, 2).startswith("Input is still awaited from {count} BJA")
+    assert ms.ngettext(*one, 1).startswith("Input daripada {names}")
+    assert ms.ngettext(*one, 3).startswith("Input daripada {count} BJA")
+
+
+def test_unknown_language_falls_back_to_the_default() -> None:
+    translators = load_translators("en")
+    assert translators.get("fr").lang == "en"
+    assert translators.get(None).lang == "en"
+    assert translators.get("MS").lang == "ms"
+    assert translators.default.lang == "en"
+
+
+def test_catalogs_are_found_through_the_locales_package() -> None:
+    for lang in ("ms", "en"):
+        assert catalog_path(locales_root(), lang).is_file()
+
+
+def test_po_files_are_compiled_in_memory_so_never_stale(tmp_path: Path) -> None:
+    root = _copy_locales(tmp_path)
+    po = root / "ms" / "LC_MESSAGES" / "ikabot.po"
+    po.write_text(po.read_text(encoding="utf-8").replace(
+        'msgstr "Pengurusan Tinggi"', 'msgstr "Pengurusan Atasan"'), encoding="utf-8")
+    assert not list(root.rglob("*.mo"))
+    assert load_translator("ms", root).gettext("Top management") == "Pengurusan Atasan"
+
+
+def test_fuzzy_entries_are_not_used(tmp_path: Path) -> None:
+    root = _copy_locales(tmp_path)
+    po = root / "ms" / "LC_MESSAGES" / "ikabot.po"
+    text = po.read_text(encoding="utf-8")
+    po.write_text(text.replace('msgid "Top management"', '#, fuzzy\nmsgid "Top management"'),
+                  encoding="utf-8")
+    assert load_translator("ms", root).gettext("Top management") == "Top management"
+
+
+def test_a_missing_catalog_is_an_error_not_english(tmp_path: Path) -> None:
+    root = _copy_locales(tmp_path)
+    (root / "ms" / "LC_MESSAGES" / "ikabot.po").unlink()
+    with pytest.raises(CatalogError, match="ms"):
+        load_translators("en", root)
+    with pytest.raises(CatalogError):
+        load_translators("ms", tmp_path / "nowhere")
+
+
+@pytest.mark.parametrize(
+    "content", ["", 'msgid "x"\nfoo bar\n', "<html>Not Found</html>", "\x00\xff garbage"]
+)
+def test_an_unreadable_catalog_is_an_error(tmp_path: Path, content: str) -> None:
+    root = _copy_locales(tmp_path)
+    (root / "en" / "LC_MESSAGES" / "ikabot.po").write_text(content, encoding="latin-1")
+    with pytest.raises(CatalogError, match="en"):
+        load_translators("ms", root)
+
+
+def test_unknown_default_language_is_refused() -> None:
+    with pytest.raises(CatalogError):
+        load_translators("fr")
+
+
+def test_loading_installs_nothing_globally() -> None:
+    load_translators("ms")
+    assert not hasattr(builtins, "_")
+
+
+# --- dates and countries --------------------------------------------------------------------
+
+
+def test_dates_in_malaysian_malay_and_english(ms: Translator, en: Translator) -> None:
+    assert ms.format_date(date(2026, 8, 31)) == "31 Ogos 2026"
+    assert en.format_date(date(2026, 8, 31)) == "31 August 2026"
+    assert ms.format_date(date(2026, 8, 31), format="full") == "Isnin, 31 Ogos 2026"
+    assert en.format_date(date(2026, 8, 31), format="short") == "31/08/2026"
+
+
+def test_datetimes_are_shown_in_the_office_time_zone(ms: Translator, en: Translator) -> None:
+    moment = datetime(2026, 8, 31, 9, 0, tzinfo=UTC)  # 17:00 in Kuala Lumpur
+    assert ms.format_datetime(moment, KL).startswith("31 Ogos 2026")
+    assert "5:00" in ms.format_datetime(moment, KL) and "PTG" in ms.format_datetime(moment, KL)
+    # CLDR puts a narrow no-break space before "pm": it never wraps away from the time
+    assert en.format_datetime(moment, KL) == "31 August 2026, 5:00\u202fpm"
+
+
+def test_lists_join_in_each_language(ms: Translator, en: Translator) -> None:
+    assert ms.format_list(["IMI", "PDRM", "AGC"]) == "IMI, PDRM dan AGC"
+    assert en.format_list(["IMI", "PDRM"], style="or") == "IMI or PDRM"
+
+
+def test_country_names(ms: Translator, en: Translator) -> None:
+    assert ms.country_name("MY") == en.country_name("MY") == "Malaysia"
+    assert ms.country_name("ID") == en.country_name("id") == "Indonesia"
+    assert ms.country_name("JP") == "Jepun" and en.country_name("JP") == "Japan"
+    assert ms.country_name("NL") == "Belanda"
+    assert en.country_name("QQ") == "QQ"
+
+
+@pytest.mark.parametrize(
+    ("typed", "code"),
+    [("Jepun", "JP"), ("Japan", "JP"), ("JEPUN", "JP"), ("jep", "JP"), ("Belanda", "NL"),
+     ("netherlands", "NL"), ("Cote d'Ivoire", "CI"), ("Côte d’Ivoire", "CI"), ("turkiye", "TR"),
+     ("Amerika Syarikat", "US"), ("saudi", "SA"), ("Arab Saudi", "SA"), ("my", "MY")],
+)
+def test_find_countries_in_malay_or_english(ms: Translator, en: Translator, typed: str,
+                                             code: str) -> None:
+    assert ms.find_countries(typed)[0] == code
+    assert en.find_countries(typed)[0] == code
+
+
+def test_find_countries_lists_every_match_and_nothing_else(ms: Translator) -> None:
+    assert set(ms.find_countries("korea")) == {"KR", "KP"}
+    assert ms.find_countries("Korea Selatan") == ["KR"]
+    assert ms.find_countries("") == []
+    assert ms.find_countries("xyzzy") == []
+    assert "EU" not in ms.find_countries("Kesatuan Eropah")
+    assert "ZZ" not in ms.find_countries("unknown")
+
+
+# --- labels and refusals --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("table", "members"),
+    [(ROLE_LABELS, Role), (STATUS_LABELS, CaseStatus), (PHASE_LABELS, Phase),
+     (SOURCE_LABELS, Source), (LEVEL_LABELS, Level), (INSTRUMENT_LABELS, Instrument)],
+)
+def test_every_enum_value_has_a_label(table: object, members: type) -> None:
+    assert isinstance(table, dict) and set(table) == set(members)
+
+
+def test_labels_in_both_languages(ms: Translator, en: Translator) -> None:
+    assert role_label(Role.MANAGEMENT, ms) == "Pengurusan Tinggi"
+    assert role_label(Role.AB, en) == "International Division (AB)"
+    assert role_label(Role.AB, ms) == "Bahagian Antarabangsa (AB)"
+    assert status_label(CaseStatus.NOT_APPROVED, ms) == "Tidak diluluskan"
+    assert phase_label(Phase.AWAITING_DECISION, ms) == "Menunggu keputusan Pengurusan Tinggi"
+    assert source_label(Source.KLN, ms) == "Kementerian Luar Negeri (KLN)"
+    assert level_label(Level.MULTILATERAL, ms) == "Pelbagai hala"
+    assert instrument_label(Instrument.MOU, ms) == "Memorandum Persefahaman (MoU)"
+    assert instrument_label(Instrument.TREATY, ms) == "Triti"
+
+
+def test_step_titles_come_from_the_sop_data(ms: Translator, en: Translator) -> None:
+    sop = load_sop()
+    step = sop.get("minit_cerai")
+    assert step_title(step, ms) == step.title_ms and step_title(step, en) == step.title_en
+    assert step_heading(sop, "minit_cerai", ms) == f"Langkah 3: {step.title_ms}"
+    assert step_heading(sop, "minit_cerai", en) == f"Step 3: {step.title_en}"
+
+
+def _refusals() -> dict[str, Refused]:
+    """A real refusal from the case rules for each reason, with the details they give."""
+    proc = procedure()
+    now = at(date(2026, 8, 24))
+    case = registered(proc, now, received=date(2026, 8, 20))
+    inputs = step_through(proc, case, now, "collect_input")
+    decision = step_through(proc, case, now, "minit_cerai")
+    submitted = act(proc, decision, SubmitMemo(), OFFICER, now)
+    tidak = act(proc, submitted, Decide(False), MANAGER, now)
+    meeting = step_through(proc, case, now, "prep_meeting")
+    negotiation = step_through(proc, case, now, "negotiate")
+    withdrawn = act(proc, case, Withdraw("no longer needed"), AB, now)
+    asked = act(proc, inputs, RequestInputs(("PDRM", "AGC")), OFFICER, now)
+    tries: list[Callable[[], object]] = [
+        lambda: act(proc, case, CompleteStep("receive"), OFFICER, now),
+        lambda: act(proc, withdrawn, AddNote("hello"), AB, now),
+        lambda: act(proc, case, CompleteStep("minit_cerai"), AB, now),
+        lambda: act(proc, tidak, Decide(True), MANAGER_2, now),
+        lambda: act(proc, decision, Decide(True), MANAGER, now),
+        lambda: act(proc, submitted, SubmitMemo(), OFFICER, now),
+        lambda: act(proc, submitted, Revise("collect_input"), OFFICER, now),
+        lambda: act(proc, asked, CompleteStep("collect_input"), OFFICER, now),
+        lambda: act(proc, inputs, CompleteStep("collect_input"), OFFICER, now),
+        lambda: act(proc, inputs, RequestInputs(("NOPE",)), OFFICER, now),
+        lambda: act(proc, inputs, TickInput("IMI"), OFFICER, now),
+        lambda: act(proc, meeting, CompleteStep("prep_meeting"), OFFICER, now),
+        lambda: act(proc, meeting, CompleteStep("prep_meeting", MeetingHeld(date(2026, 9, 1))),
+                    OFFICER, now),
+        lambda: act(proc, meeting, CompleteStep("prep_meeting", MeetingHeld(date(2026, 8, 1))),
+                    OFFICER, now),
+        lambda: act(proc, negotiation, ScheduleNegotiation(date(2026, 9, 9), date(2026, 9, 7),
+                                                           "Jakarta"), OFFICER, now),
+        lambda: act(proc, case, AddNote("x" * 5000), AB, now),
+        lambda: act(proc, case, AddNote("   "), AB, now),
+        lambda: register_case(
+            new_case().__class__(**{**new_case().__dict__, "countries": ()}),
+            actor=AB, now=now, procedure=proc),
+        lambda: act(proc, tidak, Revise("receive"), OFFICER, now),
+        lambda: act(proc, decision, CompleteStep("minit_cerai"), OFFICER, now),
+    ]
+    found: dict[str, Refused] = {}
+    for attempt in tries:
+        with pytest.raises(Refused) as err:
+            attempt()
+        found.setdefault(err.value.reason.value, err.value)
+    return found
+
+
+REFUSALS = _refusals()
+
+
+def test_every_reason_has_a_real_refusal_to_render() -> None:
+    from bot.domain.rules import Reason
+
+    assert set(REFUSALS) == {r.value for r in Reason}
+
+
+@pytest.mark.parametrize("reason", sorted(REFUSALS))
+def test_every_refusal_reads_well_in_both_languages(ms: Translator, en: Translator,
+                                                   reason: str) -> None:
+    refused = REFUSALS[reason]
+    sop = load_sop()
+    texts = {t.lang: refusal(refused.reason, refused.details, t, sop=sop) for t in (ms, en)}
+    for text in texts.values():
+        assert text and "{" not in text and "}" not in text
+        assert text[0].isupper() or text[0].isdigit()
+    assert texts["ms"] != texts["en"]
+    # without the SOP or any details it still says something sensible
+    assert refusal(refused.reason, {}, ms) and "{" not in refusal(refused.reason, {}, ms)
+
+
+def test_refusals_use_their_details(ms: Translator, en: Translator) -> None:
+    sop = load_sop()
+
+    def say(reason: str, t: Translator) -> str:
+        return refusal(REFUSALS[reason].reason, REFUSALS[reason].details, t, sop=sop)
+
+    assert "5000" in say("text_too_long", ms) and "2000" in say("text_too_long", ms)
+    assert "5000 characters" in say("text_too_long", en)
+    assert "Polis Diraja Malaysia dan Jabatan Peguam Negara" in say("inputs_pending", ms)
+    assert "Royal Malaysia Police and Attorney General's Chambers" in say("inputs_pending", en)
+    assert "Langkah 1" in say("wrong_step", ms) and "Step 1" in say("wrong_step", en)
+    assert "1 September 2026" in say("date_in_future", en)
+    assert "1 Ogos 2026" in say("date_before_received", ms)
+    assert "Ditarik balik" in say("case_closed", ms)
+    assert "Nota Diplomatik" not in say("missing_details", ms)
+    assert "tarikh mesyuarat" in say("missing_details", ms)
+    assert "NOPE" in say("unknown_input", en)
+    assert "Jabatan Imigresen Malaysia" in say("input_not_asked", ms)
+    assert "Langkah 2" in say("revise_target", ms) and "atau" in say("revise_target", ms)
+    assert "Minit Cerai" in say("memo_already_submitted", ms)
+    assert "Pengurusan Tinggi" in say("already_decided", ms)
+
+
+def test_a_reason_without_a_message_still_gets_a_polite_answer(ms: Translator) -> None:
+    assert refusal("no_such_reason", {}, ms) == "Maaf, tindakan ini tidak dapat dilakukan sekarang."  # type: ignore[arg-type]
