@@ -10,6 +10,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import holidays
 from pydantic import SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from bot.domain.calendar import WEEKDAYS, OfficeCalendar
 
@@ -68,6 +70,12 @@ class Settings(BaseSettings):
         for plain in ("postgresql:", "postgres:"):
             if value.startswith(plain):
                 return "postgresql+psycopg:" + value.removeprefix(plain)
+        try:
+            backend = make_url(value).get_backend_name()
+        except ArgumentError as exc:
+            raise ValueError("not a database URL (e.g. sqlite:///ikabot.db)") from exc
+        if backend not in ("sqlite", "postgresql"):
+            raise ValueError(f"ikabot stores its data in SQLite or PostgreSQL, not {backend}")
         return value
 
     @model_validator(mode="after")
