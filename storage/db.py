@@ -1,0 +1,57 @@
+"""The async engine and session factory, with SQLite set up for concurrent writers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import URL, Connection
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+DEFAULT_BUSY_TIMEOUT = 30.0  # seconds a SQLite writer waits for another to finish
+
+
+def make_engine(
+    url: str | URL, *, busy_timeout: float = DEFAULT_BUSY_TIMEOUT, **kwargs: Any
+) -> AsyncEngine:
+    """An async engine for ``url``; on SQLite, WAL mode and immediate write transactions."""
+    engine = create_async_engine(url, **kwargs)
+    if engine.dialect.name == "sqlite":
+        _serialise_sqlite_writers(engine, busy_timeout)
+    return engine
+
+
+def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """Sessions whose objects stay readable after commit (handlers render them afterwards)."""
+    return async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
+
+
+def _serialise_sqlite_writers(engine: AsyncEngine, busy_timeout: float) -> None:
+    """Make every transaction take SQLite's write lock at BEGIN.
+
+    With the driver's deferred BEGIN, a transaction that reads and then writes (load a case,
+    then save it) must upgrade its lock mid-way; when another writer got there first SQLite
+    answers "database is locked" at once, without waiting out busy_timeout. BEGIN IMMEDIATE
+    takes the lock up front, so writers queue on busy_timeout instead and all succeed. In WAL
+    mode readers outside a transaction are never blocked by them. This is SQLAlchemy's
+    documented recipe: turn off the driver's own BEGIN and emit ours in the ``begin`` event.
+    """
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # the driver no longer emits BEGIN itself
+        cursor = dbapi_connection.cursor()
+        try:
+            # busy_timeout first: switching to WAL itself needs the lock on a fresh file.
+            cursor.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
+            cursor.execute("PRAGMA journal_mode = WAL")
+            cursor.execute("PRAGMA foreign_keys = ON")
+            # WAL makes NORMAL durable against crashes of the bot, which is what matters here.
+            cursor.execute("PRAGMA synchronous = NORMAL")
+        finally:
+            cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")

@@ -1,0 +1,259 @@
+"""The database tables, as SQLModel models.
+
+Stored states are the domain enums' string values, never positions, so reordering an enum or the
+SOP cannot corrupt saved cases. Every moment is an aware UTC datetime.
+"""
+
+from datetime import UTC, date, datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    Dialect,
+    Index,
+    Integer,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlmodel import Field, SQLModel
+
+from bot.domain.case import Actor, Role
+
+# Deterministic constraint names: Alembic can only alter or drop a constraint it can name, and
+# SQLite's batch mode rebuilds tables by these names.
+SQLModel.metadata.naming_convention = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """An aware datetime, stored as UTC and always read back as aware UTC.
+
+    PostgreSQL keeps the offset (timestamptz); SQLite has no such type, so the value is
+    written as naive UTC and given its zone back on reading.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        """Refuse naive datetimes; store aware ones in UTC."""
+        if value is None:
+            return None
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError(f"naive datetime {value!r}: ikabot stores aware datetimes only")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        """Give back an aware UTC datetime whatever the driver returned."""
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+# JSONB on PostgreSQL (indexable, compact), JSON text elsewhere.
+JSONData = JSON().with_variant(JSONB(), "postgresql")
+
+# Autoincrementing keys: SQLite only autoincrements INTEGER PRIMARY KEY, PostgreSQL gets BIGINT.
+SerialKey = BigInteger().with_variant(Integer(), "sqlite")
+
+KEY = 32  # step keys (the SOP allows 32 characters)
+CODE = 16  # division and BJA codes
+NAME = 200
+
+
+class DivisionKind(StrEnum):
+    """What a division is in the procedure."""
+
+    AB = "ab"  # Bahagian Antarabangsa: registers, conveys and files
+    DIVISION = "division"  # a division that may lead cases
+    MANAGEMENT = "management"  # Pengurusan Tinggi: decides Ya / Tidak
+
+
+class Language(StrEnum):
+    """The languages ikabot speaks."""
+
+    MS = "ms"
+    EN = "en"
+
+
+# --- organisation --------------------------------------------------------------------------
+
+
+class Division(SQLModel, table=True):
+    """A division, the AB, or the management group, with its group chat."""
+
+    __tablename__ = "divisions"
+
+    code: str = Field(primary_key=True, max_length=CODE)
+    kind: str = Field(max_length=CODE)  # a DivisionKind value
+    name_ms: str = Field(max_length=NAME)
+    name_en: str = Field(max_length=NAME)
+    # A Telegram group chat id (negative, beyond 32 bits); one chat belongs to one division.
+    chat_id: int | None = Field(default=None, sa_type=BigInteger, unique=True)
+    language: str = Field(default=Language.MS.value, max_length=2)
+
+
+class User(SQLModel, table=True):
+    """A registered Telegram user."""
+
+    __tablename__ = "users"
+
+    telegram_id: int = Field(
+        primary_key=True, sa_type=BigInteger, sa_column_kwargs={"autoincrement": False}
+    )
+    name: str = Field(max_length=NAME)
+    role: str = Field(max_length=CODE)  # a bot.domain.case.Role value
+    division_code: str | None = Field(default=None, foreign_key="divisions.code",
+                                      max_length=CODE, index=True)
+    language: str | None = Field(default=None, max_length=2)  # None: the chat's language
+    active: bool = True
+
+    def actor(self) -> Actor:
+        """The user as the case rules see them."""
+        return Actor(self.telegram_id, Role(self.role), self.division_code)
+
+
+# --- cases -------------------------------------------------------------------------------
+
+
+class CaseRow(SQLModel, table=True):
+    """A case and where it stands; its history lives in the tables below."""
+
+    __tablename__ = "cases"
+    __table_args__ = (
+        # /status lists open cases; the weekly digest and the reminder sweep start there too.
+        Index("ix_cases_status", "status"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True, sa_type=SerialKey)
+    ref: str = Field(max_length=KEY, unique=True)  # IKA-2026-001
+    title: str = Field(max_length=300)
+    instrument: str = Field(max_length=KEY)
+    level: str = Field(max_length=KEY)
+    countries: list[str] = Field(default_factory=list, sa_type=JSONData)  # ISO 3166 codes
+    source: str = Field(max_length=KEY)
+    lead_division: str = Field(foreign_key="divisions.code", max_length=CODE)
+    received_on: date
+    status: str = Field(max_length=CODE)
+    current_step: str | None = Field(default=None, max_length=KEY)
+    phase: str = Field(max_length=KEY)
+    round: int = 1
+    # Optimistic lock: every save is UPDATE … WHERE version = the version that was read.
+    version: int = 1
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    updated_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class StepRecord(SQLModel, table=True):
+    """One run of one step of one case (a revision after Tidak starts a new round)."""
+
+    __tablename__ = "step_records"
+    __table_args__ = (
+        UniqueConstraint("case_id", "step", "round"),
+        # The reminder sweep asks for open steps by due date; done steps never need it.
+        Index(
+            "ix_step_records_open_due",
+            "due_at",
+            postgresql_where=text("done_at IS NULL"),
+            sqlite_where=text("done_at IS NULL"),
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True, sa_type=SerialKey)
+    case_id: int = Field(foreign_key="cases.id", sa_type=SerialKey)
+    step: str = Field(max_length=KEY)
+    round: int
+    started_at: datetime = Field(sa_type=UTCDateTime)
+    due_at: datetime = Field(sa_type=UTCDateTime)
+    done_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # Who acted is kept as history, not as a reference: no foreign key to users.
+    done_by: int | None = Field(default=None, sa_type=BigInteger)
+    data: dict[str, Any] = Field(default_factory=dict, sa_type=JSONData)
+
+
+class Approval(SQLModel, table=True):
+    """Top management's Ya or Tidak on one round; the unique key makes the first one final."""
+
+    __tablename__ = "approvals"
+    __table_args__ = (UniqueConstraint("case_id", "round"),)
+
+    id: int | None = Field(default=None, primary_key=True, sa_type=SerialKey)
+    case_id: int = Field(foreign_key="cases.id", sa_type=SerialKey)
+    round: int
+    approved: bool
+    decided_by: int = Field(sa_type=BigInteger)
+    decided_at: datetime = Field(sa_type=UTCDateTime)
+    reason: str | None = Field(default=None, sa_type=Text)
+
+
+class InputRequest(SQLModel, table=True):
+    """One BJA asked for input in one round, and whether its input is in."""
+
+    __tablename__ = "input_requests"
+    __table_args__ = (UniqueConstraint("case_id", "round", "code"),)
+
+    id: int | None = Field(default=None, primary_key=True, sa_type=SerialKey)
+    case_id: int = Field(foreign_key="cases.id", sa_type=SerialKey)
+    round: int
+    code: str = Field(max_length=CODE)
+    asked_at: datetime = Field(sa_type=UTCDateTime)
+    received_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    received_by: int | None = Field(default=None, sa_type=BigInteger)
+
+
+class Document(SQLModel, table=True):
+    """A file received on a case, as Telegram described it."""
+
+    __tablename__ = "documents"
+
+    id: int | None = Field(default=None, primary_key=True, sa_type=SerialKey)
+    case_id: int = Field(foreign_key="cases.id", sa_type=SerialKey, index=True)
+    step: str = Field(max_length=KEY)
+    telegram_file_id: str = Field(sa_type=Text)
+    file_unique_id: str = Field(max_length=NAME)
+    name: str = Field(max_length=255)
+    mime_type: str | None = Field(default=None, max_length=NAME)
+    size: int | None = Field(default=None, sa_type=BigInteger)
+    sha256: str = Field(max_length=64)
+    stored_path: str | None = Field(default=None, sa_type=Text)  # None until downloaded
+    uploaded_by: int = Field(sa_type=BigInteger)
+    uploaded_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class EventRow(SQLModel, table=True):
+    """One change, as the append-only log records it: who, when and what."""
+
+    __tablename__ = "events"
+    __table_args__ = (Index("ix_events_case_id_id", "case_id", "id"),)
+
+    id: int | None = Field(default=None, primary_key=True, sa_type=SerialKey)
+    # None for changes that belong to no case (an org import).
+    case_id: int | None = Field(default=None, foreign_key="cases.id", sa_type=SerialKey)
+    at: datetime = Field(sa_type=UTCDateTime)
+    actor_id: int | None = Field(default=None, sa_type=BigInteger)
+    kind: str = Field(max_length=KEY)
+    step: str | None = Field(default=None, max_length=KEY)
+    data: dict[str, Any] = Field(default_factory=dict, sa_type=JSONData)
+
+
+class RefCounter(SQLModel, table=True):
+    """The last case number given in a year: IKA-<year>-<last>."""
+
+    __tablename__ = "ref_counters"
+
+    year: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    last: int
