@@ -1,0 +1,79 @@
+"""Bring a database's schema up to date with Alembic, from inside the bot or its CLI."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy.engine import URL, Connection
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from storage.db import make_engine
+
+# Found beside this module, wherever the package is installed: never relative to the CWD.
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+
+def alembic_config(connection: Connection | None = None) -> Config:
+    """Alembic's configuration for ikabot's migrations, optionally bound to ``connection``."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    if connection is not None:
+        config.attributes["connection"] = connection
+    return config
+
+
+def head_revision() -> str | None:
+    """The newest revision the installed migrations know."""
+    return ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
+@asynccontextmanager
+async def _engine(engine_or_url: AsyncEngine | str | URL) -> AsyncIterator[AsyncEngine]:
+    """Use the caller's engine as is, or open (and afterwards close) one for a URL."""
+    if isinstance(engine_or_url, AsyncEngine):
+        yield engine_or_url
+        return
+    engine = make_engine(engine_or_url)
+    try:
+        yield engine
+    finally:
+        await engine.dispose()
+
+
+async def upgrade(engine_or_url: AsyncEngine | str | URL, revision: str = "head") -> None:
+    """Migrate the database up to ``revision`` (the newest by default), in one transaction."""
+    def run(connection: Connection) -> None:
+        command.upgrade(alembic_config(connection), revision)
+
+    async with _engine(engine_or_url) as engine, engine.begin() as connection:
+        await connection.run_sync(run)
+
+
+async def downgrade(engine_or_url: AsyncEngine | str | URL, revision: str) -> None:
+    """Migrate the database down to ``revision`` ("base" empties it), in one transaction."""
+    def run(connection: Connection) -> None:
+        command.downgrade(alembic_config(connection), revision)
+
+    async with _engine(engine_or_url) as engine, engine.begin() as connection:
+        await connection.run_sync(run)
+
+
+async def current_revision(engine_or_url: AsyncEngine | str | URL) -> str | None:
+    """The revision the database is at; None when it was never migrated."""
+    def read(connection: Connection) -> str | None:
+        return MigrationContext.configure(connection).get_current_revision()
+
+    async with _engine(engine_or_url) as engine, engine.connect() as connection:
+        return await connection.run_sync(read)
+
+
+def upgrade_sync(url: str | URL, revision: str = "head") -> None:
+    """``upgrade`` for callers without an event loop (a CLI command, a test's setup)."""
+    asyncio.run(upgrade(url, revision))
