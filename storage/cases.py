@@ -1,0 +1,428 @@
+"""Cases in the database: number, load, save and change them, each change one transaction.
+
+The rules (bot.domain.rules) decide; this module only stores what they decided. A change is
+saved with an optimistic lock (``UPDATE … WHERE version = :expected``) together with the rows of
+its history and one event row per domain Event, in the caller's transaction.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+from collections.abc import Callable, Iterable, Sequence
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+from sqlalchemy import update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel import SQLModel, col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.domain.case import (
+    Case,
+    CaseStatus,
+    Decision,
+    Event,
+    InputAsk,
+    Instrument,
+    Level,
+    Phase,
+    Source,
+    StepRun,
+)
+from bot.domain.rules import Outcome
+from storage.models import (
+    Approval,
+    CaseRow,
+    Division,
+    Document,
+    EventRow,
+    InputRequest,
+    RefCounter,
+    StepRecord,
+)
+
+REF_PREFIX = "IKA"
+
+Sessions = async_sessionmaker[AsyncSession]
+Row = TypeVar("Row", bound=SQLModel)
+
+
+class StorageError(Exception):
+    """A change that storage refuses to make."""
+
+
+class UnknownCase(StorageError):
+    """No case has this reference."""
+
+    def __init__(self, ref: str) -> None:
+        super().__init__(f"no case {ref}")
+        self.ref = ref
+
+
+class UnknownDivision(StorageError):
+    """A case names a lead division that is not registered."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(f"no division {code}")
+        self.code = code
+
+
+class ConcurrentChange(StorageError):
+    """The case changed since it was read: nothing was written; load it again and retry."""
+
+    def __init__(self, ref: str, expected_version: int) -> None:
+        super().__init__(f"case {ref} is no longer at version {expected_version}")
+        self.ref, self.expected_version = ref, expected_version
+
+
+# --- references --------------------------------------------------------------------------
+
+
+async def next_ref(*, session: AsyncSession, year: int) -> str:
+    """The next case reference of ``year`` (IKA-2026-001), counted in the caller's transaction.
+
+    A counter row per year, bumped by one atomic upsert: concurrent registrations queue on the
+    row (PostgreSQL) or the write lock (SQLite) and never get the same number, and a rolled-back
+    registration gives its number back.
+    """
+    connection = await session.connection()
+    insert = pg_insert if connection.dialect.name == "postgresql" else sqlite_insert
+    table = SQLModel.metadata.tables[RefCounter.__tablename__]
+    statement = (
+        insert(table)
+        .values(year=year, last=1)
+        .on_conflict_do_update(index_elements=[table.c.year], set_={"last": table.c.last + 1})
+        .returning(table.c.last)
+    )
+    number = (await session.exec(statement)).scalar_one()
+    return f"{REF_PREFIX}-{year}-{number:03d}"
+
+
+# --- reading -------------------------------------------------------------------------------
+
+
+async def _rows(session: AsyncSession, model: type[Row], case_ids: Sequence[int]) -> list[Row]:
+    """Every row of ``model`` for these cases, in the order they were written."""
+    statement = (
+        select(model)
+        .where(col(model.case_id).in_(case_ids))  # type: ignore[attr-defined]
+        .order_by(col(model.id))  # type: ignore[attr-defined]
+        # A session may outlive a transaction (expire_on_commit=False): always read afresh.
+        .execution_options(populate_existing=True)
+    )
+    return list((await session.exec(statement)).all())
+
+
+def _to_case(
+    row: CaseRow,
+    steps: Iterable[StepRecord],
+    inputs: Iterable[InputRequest],
+    approvals: Iterable[Approval],
+) -> Case:
+    # JSON values are deep-copied: the rules must never mutate what the session tracks.
+    return Case(
+        ref=row.ref,
+        title=row.title,
+        instrument=Instrument(row.instrument),
+        level=Level(row.level),
+        countries=tuple(row.countries),
+        source=Source(row.source),
+        lead_division=row.lead_division,
+        received_on=row.received_on,
+        status=CaseStatus(row.status),
+        current_step=row.current_step,
+        phase=Phase(row.phase),
+        round=row.round,
+        steps=[
+            StepRun(key=s.step, round=s.round, started_at=s.started_at, due_at=s.due_at,
+                    done_at=s.done_at, done_by=s.done_by, data=copy.deepcopy(s.data))
+            for s in steps
+        ],
+        inputs=[
+            InputAsk(code=i.code, round=i.round, asked_at=i.asked_at,
+                     received_at=i.received_at, received_by=i.received_by)
+            for i in inputs
+        ],
+        decisions=[
+            Decision(round=a.round, approved=a.approved, by=a.decided_by, at=a.decided_at,
+                     reason=a.reason)
+            for a in sorted(approvals, key=lambda a: a.round)
+        ],
+        version=row.version,
+    )
+
+
+async def _assemble(session: AsyncSession, rows: Sequence[CaseRow]) -> list[Case]:
+    """Domain cases for ``rows``, their history read in three queries whatever their number."""
+    ids = [r.id for r in rows if r.id is not None]
+    if not ids:
+        return []
+    steps = await _rows(session, StepRecord, ids)
+    inputs = await _rows(session, InputRequest, ids)
+    approvals = await _rows(session, Approval, ids)
+    return [
+        _to_case(
+            row,
+            [s for s in steps if s.case_id == row.id],
+            [i for i in inputs if i.case_id == row.id],
+            [a for a in approvals if a.case_id == row.id],
+        )
+        for row in rows
+    ]
+
+
+async def _case_row(session: AsyncSession, ref: str, *, for_update: bool = False) -> CaseRow | None:
+    statement = select(CaseRow).where(col(CaseRow.ref) == ref)
+    if for_update:
+        # PostgreSQL: a second writer waits here and then reads the first one's result.
+        # SQLite ignores FOR UPDATE; its BEGIN IMMEDIATE already serialises writers.
+        statement = statement.with_for_update()
+    statement = statement.execution_options(populate_existing=True)
+    return (await session.exec(statement)).first()
+
+
+async def load_case(*, session: AsyncSession, ref: str, for_update: bool = False) -> Case | None:
+    """The case ``ref`` with its history, or None; ``for_update`` locks it until commit."""
+    row = await _case_row(session, ref, for_update=for_update)
+    if row is None:
+        return None
+    return (await _assemble(session, [row]))[0]
+
+
+async def list_open_cases(*, session: AsyncSession) -> list[Case]:
+    """Every open case, oldest first."""
+    statement = (
+        select(CaseRow)
+        .where(col(CaseRow.status) == CaseStatus.OPEN.value)
+        .order_by(col(CaseRow.id))
+        .execution_options(populate_existing=True)
+    )
+    return await _assemble(session, list((await session.exec(statement)).all()))
+
+
+async def case_events(*, session: AsyncSession, ref: str) -> list[Event]:
+    """The case's event log, oldest first; UnknownCase if there is no such case."""
+    row = await _case_row(session, ref)
+    if row is None or row.id is None:
+        raise UnknownCase(ref)
+    return [
+        Event(kind=e.kind, actor=e.actor_id, at=e.at, step=e.step, data=copy.deepcopy(e.data))
+        for e in await _rows(session, EventRow, [row.id])
+    ]
+
+
+# --- writing -------------------------------------------------------------------------------
+
+
+def _case_values(case: Case) -> dict[str, Any]:
+    """The case row's columns that the rules may change, as stored values."""
+    return {
+        "ref": case.ref,
+        "title": case.title,
+        "instrument": case.instrument.value,
+        "level": case.level.value,
+        "countries": list(case.countries),
+        "source": case.source.value,
+        "lead_division": case.lead_division,
+        "received_on": case.received_on,
+        "status": case.status.value,
+        "current_step": case.current_step,
+        "phase": case.phase.value,
+        "round": case.round,
+    }
+
+
+def _set_changed(row: SQLModel, values: dict[str, Any]) -> None:
+    """Assign only what differs, so an unchanged row is not written again."""
+    for name, value in values.items():
+        if getattr(row, name) != value:
+            setattr(row, name, value)
+
+
+async def _sync_history(session: AsyncSession, case_id: int, case: Case) -> None:
+    """Insert new step runs, inputs and decisions; update changed ones by their unique keys.
+
+    The rules only ever add runs, inputs and decisions, so rows are never deleted here.
+    """
+    records = {(r.step, r.round): r for r in await _rows(session, StepRecord, [case_id])}
+    for run in case.steps:
+        values: dict[str, Any] = {
+            "started_at": run.started_at, "due_at": run.due_at, "done_at": run.done_at,
+            "done_by": run.done_by, "data": copy.deepcopy(run.data),
+        }
+        record = records.get((run.key, run.round))
+        if record is None:
+            session.add(StepRecord(case_id=case_id, step=run.key, round=run.round, **values))
+        else:
+            _set_changed(record, values)
+
+    requests = {(r.round, r.code): r for r in await _rows(session, InputRequest, [case_id])}
+    for ask in case.inputs:
+        values = {
+            "asked_at": ask.asked_at, "received_at": ask.received_at,
+            "received_by": ask.received_by,
+        }
+        request = requests.get((ask.round, ask.code))
+        if request is None:
+            session.add(InputRequest(case_id=case_id, round=ask.round, code=ask.code, **values))
+        else:
+            _set_changed(request, values)
+
+    decided = {a.round: a for a in await _rows(session, Approval, [case_id])}
+    for decision in case.decisions:
+        approval = decided.get(decision.round)
+        if approval is None:
+            session.add(Approval(case_id=case_id, round=decision.round,
+                                 approved=decision.approved, decided_by=decision.by,
+                                 decided_at=decision.at, reason=decision.reason))
+        elif (approval.approved, approval.decided_by) != (decision.approved, decision.by):
+            raise StorageError(f"case {case.ref}: the decision on round {decision.round} is final")
+
+
+def _append_events(session: AsyncSession, case_id: int | None, events: Iterable[Event]) -> None:
+    # Added in order: the unit of work inserts rows of one table in the order they were added,
+    # so event ids follow the order the rules gave.
+    session.add_all(
+        EventRow(case_id=case_id, at=e.at, actor_id=e.actor, kind=e.kind, step=e.step,
+                 data=copy.deepcopy(e.data))
+        for e in events
+    )
+
+
+def _changed_at(events: Sequence[Event]) -> datetime:
+    """When a change happened: by the rules' clock, which the caller passed in."""
+    return max((e.at for e in events), default=datetime.now(UTC))
+
+
+async def _insert_case(session: AsyncSession, outcome: Outcome) -> Case:
+    case = outcome.case
+    if await session.get(Division, case.lead_division) is None:
+        raise UnknownDivision(case.lead_division)
+    at = _changed_at(outcome.events)
+    row = CaseRow(**_case_values(case), version=1, created_at=at, updated_at=at)
+    session.add(row)
+    await session.flush()  # gives the row its id
+    assert row.id is not None
+    await _sync_history(session, row.id, case)
+    _append_events(session, row.id, outcome.events)
+    await session.flush()
+    return dataclasses.replace(case, version=row.version)
+
+
+async def save_outcome(*, session: AsyncSession, outcome: Outcome,
+                       expected_version: int | None) -> Case:
+    """Store what the rules returned, in the caller's transaction; the case at its new version.
+
+    ``expected_version`` None inserts a new case. Otherwise the case row is updated only if it
+    is still at ``expected_version`` (ConcurrentChange if not), then its history rows are
+    synced and every event appended. An outcome without events changed nothing and writes
+    nothing.
+    """
+    case = outcome.case
+    if expected_version is None:
+        return await _insert_case(session, outcome)
+    if not outcome.events:
+        return case
+    statement = (
+        update(CaseRow)
+        .where(col(CaseRow.ref) == case.ref, col(CaseRow.version) == expected_version)
+        .values(**_case_values(case), version=col(CaseRow.version) + 1,
+                updated_at=_changed_at(outcome.events))
+        .returning(col(CaseRow.id), col(CaseRow.version))
+        .execution_options(synchronize_session=False)
+    )
+    matched = (await session.exec(statement)).one_or_none()
+    if matched is None:
+        if await _case_row(session, case.ref) is None:
+            raise UnknownCase(case.ref)
+        raise ConcurrentChange(case.ref, expected_version)
+    case_id, version = matched
+    await _sync_history(session, case_id, case)
+    _append_events(session, case_id, outcome.events)
+    await session.flush()  # constraint violations surface here, inside the caller's transaction
+    return dataclasses.replace(case, version=version)
+
+
+async def create_case(*, sessions: Sessions, year: int,
+                      build: Callable[[str], Outcome]) -> Outcome:
+    """Register a case under the next reference of ``year``, in one transaction.
+
+    ``build`` gets the reference and returns the rules' outcome, typically
+    ``lambda ref: register_case(NewCase(ref, …), actor=…, now=…, procedure=…)``; the domain's
+    Refused propagates with nothing written (and the number not used up).
+    """
+    async with sessions() as session, session.begin():
+        ref = await next_ref(session=session, year=year)
+        outcome = build(ref)
+        if outcome.case.ref != ref:
+            raise StorageError(f"the new case must be {ref}, not {outcome.case.ref}")
+        case = await save_outcome(session=session, outcome=outcome, expected_version=None)
+    return Outcome(case, outcome.events)
+
+
+async def change_case(*, sessions: Sessions, ref: str,
+                      change: Callable[[Case], Outcome]) -> Outcome:
+    """Load case ``ref``, apply ``change`` to it and save the outcome, in one transaction.
+
+    ``change`` is typically ``lambda case: apply(case, action, actor=…, now=…, procedure=…)``.
+    Raises UnknownCase, ConcurrentChange, or the domain's Refused; then nothing is written.
+    The case is locked while it changes, so two people acting at once are served in turn and
+    the second one's action is judged on the first one's result.
+    """
+    async with sessions() as session, session.begin():
+        case = await load_case(session=session, ref=ref, for_update=True)
+        if case is None:
+            raise UnknownCase(ref)
+        outcome = change(case)
+        saved = await save_outcome(session=session, outcome=outcome,
+                                   expected_version=case.version)
+    return Outcome(saved, outcome.events)
+
+
+# --- documents -----------------------------------------------------------------------------
+
+
+async def add_document(
+    *,
+    session: AsyncSession,
+    ref: str,
+    step: str,
+    telegram_file_id: str,
+    file_unique_id: str,
+    name: str,
+    sha256: str,
+    uploaded_by: int,
+    uploaded_at: datetime,
+    mime_type: str | None = None,
+    size: int | None = None,
+    stored_path: str | None = None,
+) -> Document:
+    """Record a file received on case ``ref`` and log it, in the caller's transaction."""
+    row = await _case_row(session, ref)
+    if row is None or row.id is None:
+        raise UnknownCase(ref)
+    document = Document(
+        case_id=row.id, step=step, telegram_file_id=telegram_file_id,
+        file_unique_id=file_unique_id, name=name, mime_type=mime_type, size=size,
+        sha256=sha256, stored_path=stored_path, uploaded_by=uploaded_by,
+        uploaded_at=uploaded_at,
+    )
+    session.add(document)
+    await session.flush()  # gives the document its id, for the event and the caller
+    _append_events(session, row.id, [Event(
+        "document_added", uploaded_by, uploaded_at, step=step,
+        data={"document_id": document.id, "name": name, "sha256": sha256},
+    )])
+    await session.flush()
+    return document
+
+
+async def case_documents(*, session: AsyncSession, ref: str) -> list[Document]:
+    """The files received on case ``ref``, oldest first; UnknownCase if there is no such case."""
+    row = await _case_row(session, ref)
+    if row is None or row.id is None:
+        raise UnknownCase(ref)
+    return await _rows(session, Document, [row.id])
