@@ -16,6 +16,8 @@ def make_engine(
     url: str | URL, *, busy_timeout: float = DEFAULT_BUSY_TIMEOUT, **kwargs: Any
 ) -> AsyncEngine:
     """An async engine for ``url``; on SQLite, WAL mode and immediate write transactions."""
+    # The bot runs for months: a connection the server dropped is replaced, not reported.
+    kwargs.setdefault("pool_pre_ping", True)
     engine = create_async_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
         _serialise_sqlite_writers(engine, busy_timeout)

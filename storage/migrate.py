@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.engine import URL, Connection
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from storage.db import make_engine
 
@@ -47,22 +48,51 @@ async def _engine(engine_or_url: AsyncEngine | str | URL) -> AsyncIterator[Async
         await engine.dispose()
 
 
+async def run_migration(
+    engine_or_url: AsyncEngine | str | URL, migrate: Callable[[Connection], None]
+) -> None:
+    """Run ``migrate`` on one connection in one transaction, safely for SQLite's batch mode.
+
+    On SQLite, Alembic's batch mode alters a table by copying it and dropping the original;
+    with foreign keys enforced, dropping a table that others refer to fails (or would cascade).
+    So, as SQLite's own ALTER TABLE procedure says, enforcement is switched off around the
+    transaction (it cannot change inside one) and the references are checked before commit.
+    """
+    async with _engine(engine_or_url) as engine, engine.connect() as connection:
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            await _sqlite_foreign_keys(connection, on=False)
+        try:
+            async with connection.begin():
+                await connection.run_sync(migrate)
+                if sqlite:
+                    broken = (await connection.exec_driver_sql("PRAGMA foreign_key_check")).all()
+                    if broken:
+                        raise RuntimeError(f"the migration broke foreign keys: {broken[:5]}")
+        finally:
+            if sqlite:
+                await _sqlite_foreign_keys(connection, on=True)
+
+
+async def _sqlite_foreign_keys(connection: AsyncConnection, *, on: bool) -> None:
+    # Straight to the driver: through SQLAlchemy the PRAGMA would first BEGIN (see db.py).
+    raw = await connection.get_raw_connection()
+    driver: Any = raw.driver_connection
+    await driver.execute(f"PRAGMA foreign_keys = {'ON' if on else 'OFF'}")
+
+
 async def upgrade(engine_or_url: AsyncEngine | str | URL, revision: str = "head") -> None:
     """Migrate the database up to ``revision`` (the newest by default), in one transaction."""
-    def run(connection: Connection) -> None:
-        command.upgrade(alembic_config(connection), revision)
-
-    async with _engine(engine_or_url) as engine, engine.begin() as connection:
-        await connection.run_sync(run)
+    await run_migration(
+        engine_or_url, lambda connection: command.upgrade(alembic_config(connection), revision)
+    )
 
 
 async def downgrade(engine_or_url: AsyncEngine | str | URL, revision: str) -> None:
     """Migrate the database down to ``revision`` ("base" empties it), in one transaction."""
-    def run(connection: Connection) -> None:
-        command.downgrade(alembic_config(connection), revision)
-
-    async with _engine(engine_or_url) as engine, engine.begin() as connection:
-        await connection.run_sync(run)
+    await run_migration(
+        engine_or_url, lambda connection: command.downgrade(alembic_config(connection), revision)
+    )
 
 
 async def current_revision(engine_or_url: AsyncEngine | str | URL) -> str | None:

@@ -179,7 +179,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_events")),
     )
     op.create_index("ix_events_case_id_id", "events", ["case_id", "id"])
-    if op.get_bind().dialect.name == "postgresql":
+    if op.get_context().dialect.name == "postgresql":
         op.execute(_PG_APPEND_ONLY)
     else:
         for statement in _SQLITE_APPEND_ONLY:
@@ -188,7 +188,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     """Drop everything (the event log with it)."""
-    if op.get_bind().dialect.name == "postgresql":
+    if op.get_context().dialect.name == "postgresql":
         op.execute("DROP TRIGGER IF EXISTS events_append_only ON events")
         op.execute("DROP FUNCTION IF EXISTS events_append_only()")
     for table in ("events", "documents", "input_requests", "approvals", "step_records", "cases",
