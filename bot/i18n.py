@@ -185,18 +185,23 @@ class Translators:
 def locales_root() -> Traversable:
     """The installed ``locales`` directory (a namespace package: works installed or editable)."""
     try:
-        return resources.files("locales")
+        root = resources.files("locales")
+        if catalog_path(root, LANGUAGES[0]).is_file():
+            return root
     except NotADirectoryError:
         # Python 3.11's MultiplexedPath refuses the placeholder entry that setuptools' editable
-        # finder puts in a namespace package's __path__; use the real directories in it instead.
-        spec = importlib.util.find_spec("locales")
-        entries = (spec.submodule_search_locations if spec is not None else None) or []
-        dirs = [Path(p) for p in entries if Path(p).is_dir()]
-        if not dirs:
-            raise CatalogError("the 'locales' package has no directory") from None
-        return dirs[0]
+        # finder puts in a namespace package's __path__: look at its real directories instead.
+        pass
     except ModuleNotFoundError as exc:
         raise CatalogError("the 'locales' package is not installed") from exc
+    # Also reached when another `locales` directory (the working directory's, say) comes first
+    # in the namespace: take the one that holds ikabot's catalogs.
+    spec = importlib.util.find_spec("locales")
+    entries = (spec.submodule_search_locations if spec is not None else None) or []
+    for entry in entries:
+        if catalog_path(Path(entry), LANGUAGES[0]).is_file():
+            return Path(entry)
+    raise CatalogError(f"no ikabot catalogs in the 'locales' package (looked in {list(entries)})")
 
 
 def catalog_path(root: Traversable, lang: str) -> Traversable:
