@@ -20,7 +20,14 @@ from storage.cases import (
     save_outcome,
 )
 from storage.db import make_engine, session_factory
-from storage.migrate import current_revision, downgrade, head_revision, upgrade, upgrade_sync
+from storage.migrate import (
+    current_revision,
+    downgrade,
+    head_revision,
+    run_migration,
+    upgrade,
+    upgrade_sync,
+)
 from storage.org import (
     OrgSummary,
     division_by_chat,
@@ -56,6 +63,7 @@ __all__ = [
     "load_case",
     "make_engine",
     "next_ref",
+    "run_migration",
     "save_outcome",
     "session_factory",
     "upgrade",

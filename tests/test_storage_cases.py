@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError, StatementError
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import col, func, select
@@ -432,13 +433,25 @@ async def test_overlapping_transactions_on_one_version_are_refused(
         # the second UPDATE waits for the first transaction's row lock, then matches nothing
         second_save = asyncio.create_task(
             save_outcome(session=second, outcome=no, expected_version=seen_second.version))
-        await asyncio.sleep(0.2)
+        assert await _waiting_on_a_lock(sessions)
         assert not second_save.done()
         await first.commit()
         with pytest.raises(ConcurrentChange):
             await second_save
         await second.rollback()
     assert await count(sessions, Approval) == 1
+
+
+async def _waiting_on_a_lock(sessions: Sessions) -> bool:
+    """True once some PostgreSQL backend of this database waits on a lock (polled, ~5 s)."""
+    query = text("SELECT count(*) FROM pg_stat_activity "
+                 "WHERE datname = current_database() AND wait_event_type = 'Lock'")
+    for _ in range(100):
+        async with sessions() as session:
+            if (await session.exec(query)).scalar_one():  # type: ignore[call-overload]
+                return True
+        await asyncio.sleep(0.05)
+    return False
 
 
 async def test_the_database_keeps_the_first_decision(
