@@ -67,7 +67,8 @@ def test_previous_working_day() -> None:
         (datetime(2026, 8, 28, 17, 0, tzinfo=KL), datetime(2026, 9, 1, 9, 0, tzinfo=KL)),
         (datetime(2026, 8, 30, 23, 0, tzinfo=KL), datetime(2026, 9, 1, 9, 0, tzinfo=KL)),
         # 01:30 UTC on Monday 31 Aug is 09:30 in KL, but a holiday
-        (datetime(2026, 8, 31, 1, 30, tzinfo=ZoneInfo("UTC")), datetime(2026, 9, 1, 9, 0, tzinfo=KL)),
+        (datetime(2026, 8, 31, 1, 30, tzinfo=ZoneInfo("UTC")),
+         datetime(2026, 9, 1, 9, 0, tzinfo=KL)),
     ],
 )
 def test_next_office_opening(moment: datetime, opening: datetime) -> None:

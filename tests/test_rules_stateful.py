@@ -30,8 +30,18 @@ from bot.domain.rules import (
     apply,
     register_case,
 )
-from tests.builders import AB, ADMIN, MANAGER, MANAGER_2, OFFICER, OTHER_OFFICER, VIEWER, at, \
-    new_case, procedure
+from tests.builders import (
+    AB,
+    ADMIN,
+    MANAGER,
+    MANAGER_2,
+    OFFICER,
+    OTHER_OFFICER,
+    VIEWER,
+    at,
+    new_case,
+    procedure,
+)
 
 PROC = procedure()
 KEYS = PROC.sop.keys

@@ -49,7 +49,8 @@ def test_a_ministry_may_override_durations_and_owners(tmp_path: Path) -> None:
 
 
 def test_wrong_owner_is_refused_with_its_line_and_field(tmp_path: Path) -> None:
-    path = _variant(tmp_path, 'key = "negotiate"\nowner = "lead"', 'key = "negotiate"\nowner = "kln"')
+    path = _variant(tmp_path, 'key = "negotiate"\nowner = "lead"',
+                    'key = "negotiate"\nowner = "kln"')
     with pytest.raises(TomlFileError) as err:
         load_sop(path)
     assert err.value.field == "step.6.owner"
@@ -62,7 +63,8 @@ def test_negative_duration_is_refused_at_its_line(tmp_path: Path) -> None:
                     'key = "file_copy"\nowner = "ab"\ncapture = "file_ref"')
     text = path.read_text()
     last_due = text.rindex("due = { days = 3")
-    path.write_text(text[:last_due] + "due = { days = -3" + text[last_due + len("due = { days = 3"):])
+    rest = text[last_due + len("due = { days = 3"):]
+    path.write_text(text[:last_due] + "due = { days = -3" + rest)
     with pytest.raises(TomlFileError) as err:
         load_sop(path)
     assert err.value.field == "step.8.due.days"

@@ -507,7 +507,8 @@ def _after_refusal(case: Case, actor: Actor, procedure: Procedure) -> None:
 def _revise(case: Case, action: Revise, actor: Actor, now: datetime,
             procedure: Procedure) -> list[Event]:
     _after_refusal(case, actor, procedure)
-    allowed = (procedure.sop.step_for(Capture.INPUTS).key, procedure.sop.step_for(Capture.DECISION).key)
+    sop = procedure.sop
+    allowed = (sop.step_for(Capture.INPUTS).key, sop.step_for(Capture.DECISION).key)
     if action.back_to not in allowed:
         raise Refused(Reason.REVISE_TARGET, allowed=allowed)
     note = _text(action.note, MAX_NOTE)
