@@ -20,7 +20,15 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError
 
 from bot.domain.sop import Sop, load_sop
-from bot.i18n import DOMAIN, LANGUAGES, CatalogError, catalog_problems, load_translators
+from bot.i18n import (
+    DOMAIN,
+    LANGUAGES,
+    SOURCE_LANGUAGE,
+    CatalogError,
+    catalog_problems,
+    fill_source_catalog,
+    load_translators,
+)
 from bot.settings import Settings
 from bot.tomlfile import TomlFileError
 
@@ -187,14 +195,14 @@ def cmd_run(args: argparse.Namespace, redactor: RedactSecrets) -> int:
     redactor.protect(require_token(settings))
     load_procedure(settings)
     load_translators(settings.default_language)
+    if args.webhook and (not settings.webhook_url or settings.webhook_secret is None):
+        raise ConfigError("ikabot run --webhook needs WEBHOOK_URL and WEBHOOK_SECRET (see "
+                          ".env.example)")
     log.info("%s", upgrade_database(settings))
-    # Issue 3 replaces the lines below with `bot.app.run(settings, webhook=args.webhook)`.
-    print(
-        "ikabot: settings, SOP, translations and database are ready; "
-        "the bot itself arrives in the next release.",
-        file=sys.stderr,
-    )
-    return EXIT_FAILED
+    from bot.app import run  # the bot's own imports are only paid for by `run`
+
+    run(settings, webhook=args.webhook)
+    return EXIT_OK
 
 
 def cmd_db_upgrade(args: argparse.Namespace, redactor: RedactSecrets) -> int:
@@ -286,6 +294,7 @@ def cmd_i18n(args: argparse.Namespace, redactor: RedactSecrets) -> int:
             ):
                 # Nothing but the creation date changed: keep the file, and git quiet.
                 Path(template).write_text(before, encoding="utf-8")
+        fill_source_catalog(Path("locales", SOURCE_LANGUAGE, "LC_MESSAGES", f"{DOMAIN}.po"))
         problems = [
             f"{path}: {problem}"
             for lang in LANGUAGES

@@ -28,11 +28,13 @@ from babel.dates import get_datetime_format
 from babel.lists import format_list as babel_format_list
 from babel.messages.catalog import Catalog
 from babel.messages.mofile import write_mo
-from babel.messages.pofile import PoFileError, read_po
+from babel.messages.pofile import PoFileError, read_po, write_po
 from babel.support import Translations
 
 DOMAIN = "ikabot"
 LANGUAGES = ("ms", "en")
+# The language the msgids are written in: its catalog is the messages themselves.
+SOURCE_LANGUAGE = "en"
 
 # Babel (CLDR) locales for dates, lists and country names: Malaysian usage in both languages.
 BABEL_LOCALES: Mapping[str, str] = {"ms": "ms_MY", "en": "en_MY"}
@@ -273,3 +275,24 @@ def _forms(value: object) -> tuple[str, ...]:
     if isinstance(value, list | tuple):
         return tuple(str(v or "") for v in value)
     return (str(value or ""),)
+
+
+def fill_source_catalog(path: Path) -> int:
+    """Make each msgstr of the source-language catalog its msgid (as ``msgen``); count changes."""
+    with path.open("rb") as po:
+        catalog = read_po(po, locale=SOURCE_LANGUAGE, domain=DOMAIN)
+    filled = 0
+    for message in catalog:
+        if not message.id:
+            continue
+        source = (message.id[0], message.id[1]) if isinstance(message.id, tuple | list) \
+            else message.id
+        # Babel's fuzzy guesses from a similar old message are wrong here: the msgid is the text.
+        if message.string != source or message.fuzzy:
+            message.string = source
+            message.flags.discard("fuzzy")
+            filled += 1
+    if filled:
+        with path.open("wb") as po:
+            write_po(po, catalog, width=76, ignore_obsolete=True)
+    return filled

@@ -36,6 +36,15 @@ class Settings(BaseSettings):
     default_language: Language = "ms"
     sop_file: Path | None = None
     documents_dir: Path = Path("documents")
+    # Telegram's limits (PTB's AIORateLimiter): messages a second overall, a minute per group.
+    rate_limit_per_second: float = 30
+    rate_limit_group_per_minute: float = 20
+    telegram_max_retries: int = 3
+    # Webhook mode (`ikabot run --webhook`): where Telegram posts updates, and its secret.
+    webhook_url: str | None = None
+    webhook_listen: str = "127.0.0.1"
+    webhook_port: int = 8443
+    webhook_secret: SecretStr | None = None
 
     @field_validator("timezone")
     @classmethod
@@ -56,7 +65,8 @@ class Settings(BaseSettings):
             raise ValueError(f"use names like mon,tue,wed,thu,fri (not {', '.join(unknown)})")
         return ",".join(days)
 
-    @field_validator("holiday_country", "holiday_subdivision", "sop_file", mode="before")
+    @field_validator("holiday_country", "holiday_subdivision", "sop_file", "webhook_url",
+                     "webhook_secret", mode="before")
     @classmethod
     def _blank_is_none(cls, value: object) -> object:
         return None if isinstance(value, str) and value.strip().lower() in ("", "none") else value

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -11,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.fake_telegram import FakeTelegram
 from bot.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -72,13 +75,30 @@ def test_a_blank_token_in_dotenv_is_missing_too(tmp_path: Path) -> None:
     assert "@BotFather" in _one_line(result)
 
 
-def test_run_with_a_token_prepares_the_database_and_says_the_bot_is_next(tmp_path: Path) -> None:
+async def test_run_serves_telegram_until_interrupted_and_never_logs_the_token(
+        tmp_path: Path) -> None:
     (tmp_path / ".env").write_text(f"TELEGRAM_BOT_TOKEN={TOKEN}\n", encoding="utf-8")
-    result = ikabot(tmp_path, "run")
-    assert result.returncode != 0
-    assert "Traceback" not in result.stderr
-    assert "next release" in result.stderr
-    assert TOKEN not in result.stderr + result.stdout
+    async with FakeTelegram(TOKEN) as tg:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot", "run", cwd=tmp_path,
+            env=_clean_env(TELEGRAM_BASE_URL=tg.base_url),
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        )
+        try:
+            stranger = tg.world.add_user(777, "Stranger", language_code="en")
+            await tg.world.wait_for(lambda: tg.world.polling, timeout=60, what="the bot polls")
+            await tg.world.send_text(stranger, "/start")
+            reply = await tg.world.wait_for_message(stranger.id, timeout=30)
+            assert "777" in reply.text
+            menu = tg.world.commands({"type": "all_private_chats"}, language_code="en")
+            assert ("status", "Open cases, or one case: /status IKA-2026-001") in menu
+        finally:
+            process.send_signal(signal.SIGINT)
+            out, err = await asyncio.wait_for(process.communicate(), timeout=60)
+    assert process.returncode == 0, err.decode()
+    logged = (out + err).decode()
+    assert "Traceback" not in logged
+    assert TOKEN not in logged and TOKEN.split(":")[1] not in logged
     assert {"alembic_version", "cases", "divisions", "users", "events"} <= _tables(
         tmp_path / "ikabot.db")
 

@@ -1,0 +1,145 @@
+"""The one factory that builds ikabot: handlers, storage, translations, limits, in one place."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from telegram import Update
+from telegram.constants import ParseMode
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    ApplicationBuilder,
+    BaseHandler,
+    ContextTypes,
+    Defaults,
+    TypeHandler,
+)
+
+from bot.context import IkaApplication, IkaContext
+from bot.domain.deadlines import Procedure
+from bot.domain.sop import load_sop
+from bot.i18n import load_translators
+from bot.services import Clock, Services, utc_now
+from bot.settings import Settings
+from handlers import errors, gate, menus, start
+from storage.db import make_engine, session_factory
+from storage.migrate import upgrade
+
+log = logging.getLogger(__name__)
+
+
+def build_services(settings: Settings, *, clock: Clock = utc_now) -> Services:
+    """Load the SOP and the catalogs and open the database engine (it connects lazily)."""
+    procedure = Procedure(
+        load_sop(settings.sop_file), settings.calendar(), settings.count_working_days
+    )
+    engine = make_engine(settings.database_url)
+    return Services(
+        settings=settings,
+        procedure=procedure,
+        translators=load_translators(settings.default_language),
+        engine=engine,
+        sessions=session_factory(engine),
+        clock=clock,
+    )
+
+
+def handler_groups() -> list[tuple[int, list[BaseHandler[Any, Any, Any]]]]:
+    """Every handler, by group, in the order PTB tries them.
+
+    Group -1 runs first for every update: it looks up who is writing and in which language,
+    and stops there for anyone the bot must not act for (unknown users, unbound groups,
+    anonymous admins). Group 0 holds the commands and conversations proper; within it the
+    conversations come first, so a reply inside one never reaches a command handler.
+    """
+    return [
+        (-1, [TypeHandler(Update, gate.identify)]),
+        (0, [*start.HANDLERS]),
+    ]
+
+
+async def _post_init(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    services: Services = application.services  # type: ignore[attr-defined]
+    await upgrade(services.engine)
+    await menus.register_commands(application.bot, services)
+    log.info("ikabot is ready")
+
+
+async def _post_shutdown(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    services: Services = application.services  # type: ignore[attr-defined]
+    await services.engine.dispose()
+
+
+def build_application(settings: Settings, *, services: Services | None = None,
+                      clock: Clock = utc_now) -> IkaApplication:
+    """The whole bot, ready for ``run_polling`` / ``run_webhook`` or a test's ``async with``."""
+    if settings.telegram_bot_token is None:
+        raise ValueError("TELEGRAM_BOT_TOKEN is not set")
+    services = services or build_services(settings, clock=clock)
+    builder = (
+        ApplicationBuilder()
+        .application_class(IkaApplication, kwargs={"services": services})
+        .token(settings.telegram_bot_token.get_secret_value())
+        .base_url(settings.bot_api_url())
+        .base_file_url(settings.bot_file_url())
+        .context_types(ContextTypes(context=IkaContext))
+        .defaults(Defaults(parse_mode=ParseMode.HTML, tzinfo=services.procedure.calendar.tz))
+        .rate_limiter(
+            AIORateLimiter(
+                overall_max_rate=settings.rate_limit_per_second,
+                group_max_rate=settings.rate_limit_group_per_minute,
+                max_retries=settings.telegram_max_retries,
+            )
+        )
+        .post_init(_post_init)
+        .post_shutdown(_post_shutdown)
+    )
+    application: IkaApplication = builder.build()  # type: ignore[assignment]
+    for group, handlers in handler_groups():
+        application.add_handlers(handlers, group=group)
+    application.add_error_handler(errors.report)
+    return application
+
+
+def run(settings: Settings, *, webhook: bool = False) -> None:
+    """Run the bot until stopped: by polling Telegram, or by serving a webhook."""
+    application = build_application(settings)
+    if not webhook:
+        application.run_polling(allowed_updates=Update.ALL_TYPES)
+        return
+    if not settings.webhook_url or settings.webhook_secret is None:
+        raise ValueError("webhook mode needs WEBHOOK_URL and WEBHOOK_SECRET")
+    application.run_webhook(
+        listen=settings.webhook_listen,
+        port=settings.webhook_port,
+        webhook_url=settings.webhook_url,
+        secret_token=settings.webhook_secret.get_secret_value(),
+        allowed_updates=Update.ALL_TYPES,
+    )
+
+
+@asynccontextmanager
+async def serving(application: IkaApplication, *, poll_interval: float = 0.0
+                  ) -> AsyncIterator[IkaApplication]:
+    """Run the bot by polling inside an ``async with``, as run_polling does: for tests and demo."""
+    await application.initialize()
+    try:
+        if application.post_init is not None:
+            await application.post_init(application)
+        assert application.updater is not None
+        await application.updater.start_polling(poll_interval=poll_interval,
+                                                allowed_updates=Update.ALL_TYPES)
+        await application.start()
+        try:
+            yield application
+        finally:
+            await application.updater.stop()
+            await application.stop()
+    finally:
+        await application.shutdown()
+        if application.post_shutdown is not None:
+            await application.post_shutdown(application)
