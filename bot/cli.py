@@ -274,6 +274,7 @@ def cmd_i18n(args: argparse.Namespace, redactor: RedactSecrets) -> int:
     inputs = [d for d in _SOURCE_DIRS if (root / d).is_dir()]
     steps = [
         ["extract", "--mapping-file=babel.cfg", "--keyword=N_", f"--output-file={template}",
+         "--no-location",  # catalogs change when messages do, not when code moves
          "--project=ikabot", f"--version={project_version}", "--add-comments=TRANSLATORS:",
          "--copyright-holder=the ikabot authors", *inputs],
         *(["update", f"--input-file={template}", "--output-dir=locales", f"--domain={DOMAIN}",

@@ -257,3 +257,21 @@ class RefCounter(SQLModel, table=True):
 
     year: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
     last: int
+
+
+# --- what the bot has sent ---------------------------------------------------------------------
+
+
+class SentCard(SQLModel, table=True):
+    """A message the bot sent about a case that it may edit later (an approver's Ya/Tidak card)."""
+
+    __tablename__ = "sent_cards"
+    __table_args__ = (Index("ix_sent_cards_case_id_kind_round", "case_id", "kind", "round"),)
+
+    id: int | None = Field(default=None, primary_key=True, sa_type=SerialKey)
+    case_id: int = Field(foreign_key="cases.id", sa_type=SerialKey)
+    kind: str = Field(max_length=KEY)  # "approval", …
+    round: int
+    chat_id: int = Field(sa_type=BigInteger)
+    message_id: int = Field(sa_type=BigInteger)
+    sent_at: datetime = Field(sa_type=UTCDateTime)

@@ -81,7 +81,7 @@ async def test_upgrade_downgrade_upgrade(blank_database_url: URL) -> None:
         assert await current_revision(engine) is None
         await upgrade(engine)
         await upgrade(engine)  # a second upgrade finds nothing to do
-        assert await current_revision(engine) == head_revision() == "0001"
+        assert await current_revision(engine) == head_revision() is not None
         await downgrade(engine, "base")
         async with engine.connect() as connection:
             tables = await connection.run_sync(lambda c: inspect(c).get_table_names())

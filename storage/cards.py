@@ -1,0 +1,36 @@
+"""The cards the bot sent about a case, so that it can edit them when the case moves."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage.cases import UnknownCase
+from storage.models import CaseRow, SentCard
+
+
+async def _case_id(session: AsyncSession, ref: str) -> int:
+    case_id = (await session.exec(select(CaseRow.id).where(col(CaseRow.ref) == ref))).first()
+    if case_id is None:
+        raise UnknownCase(ref)
+    return case_id
+
+
+async def remember_card(*, session: AsyncSession, ref: str, kind: str, round: int,
+                        chat_id: int, message_id: int, sent_at: datetime) -> None:
+    """Record a card sent about case ``ref``, in the caller's transaction."""
+    session.add(SentCard(case_id=await _case_id(session, ref), kind=kind, round=round,
+                         chat_id=chat_id, message_id=message_id, sent_at=sent_at))
+
+
+async def cards(*, session: AsyncSession, ref: str, kind: str, round: int) -> list[SentCard]:
+    """The ``kind`` cards sent about round ``round`` of case ``ref``, oldest first."""
+    statement = (
+        select(SentCard)
+        .where(col(SentCard.case_id) == await _case_id(session, ref),
+               col(SentCard.kind) == kind, col(SentCard.round) == round)
+        .order_by(col(SentCard.id))
+    )
+    return list((await session.exec(statement)).all())
