@@ -11,6 +11,7 @@ from bot.domain.rules import (
     Close,
     CompleteStep,
     Decide,
+    ExplainDecision,
     DocumentDelivered,
     Filed,
     MeetingHeld,
@@ -298,3 +299,14 @@ def test_refused_actions_leave_the_case_as_it_was() -> None:
         with pytest.raises(Refused):
             apply(case, action, actor=actor, now=NOW, procedure=PROC)
     assert case == snapshot
+
+
+def test_the_decider_may_give_the_reason_once_after_the_tap() -> None:
+    case = act(PROC, awaiting_decision(), Decide(False), MANAGER, NOW)
+    assert refused(case, ExplainDecision("x"), MANAGER_2) is Reason.NOT_PERMITTED
+    assert refused(case, ExplainDecision("   "), MANAGER) is Reason.TEXT_EMPTY
+    explained = act(PROC, case, ExplainDecision("Perlu ulasan PUU"), MANAGER, NOW)
+    assert explained.decisions[-1].reason == "Perlu ulasan PUU"
+    assert refused(explained, ExplainDecision("again"), MANAGER) is Reason.ALREADY_DECIDED
+    assert refused(at_step("collect_input"), ExplainDecision("x"), MANAGER) \
+        is Reason.NOT_AWAITING_DECISION

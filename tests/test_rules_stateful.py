@@ -14,6 +14,7 @@ from bot.domain.rules import (
     Close,
     CompleteStep,
     Decide,
+    ExplainDecision,
     DocumentDelivered,
     Event,
     Filed,
@@ -72,6 +73,7 @@ actions = st.one_of(
     st.builds(ScheduleNegotiation, days.map(lambda d: START + timedelta(days=50 + d)),
               days.map(lambda d: START + timedelta(days=52 + d)), st.just("Jakarta")),
     st.builds(AddNote, texts),
+    st.builds(ExplainDecision, texts),
 )
 
 
@@ -160,6 +162,10 @@ class CaseMachine(RuleBasedStateMachine):
         done_by_report = [r for r in case.steps if r.done and r.data.get("decision") != "tidak"]
         assert kinds["step_completed"] == len(done_by_report)
         assert kinds["decided"] == len(case.decisions)
+        explained = {e.data["round"]: e.data["reason"] for e in self.log
+                     if e.kind == "decision_explained"}
+        for d in case.decisions:
+            assert d.reason is None or d.reason == explained.get(d.round, d.reason)
         assert kinds["revised"] == case.round - 1
         received = sum(1 for i in case.inputs if i.received_at is not None)
         assert kinds["input_received"] - kinds["input_unticked"] == received

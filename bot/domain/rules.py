@@ -178,6 +178,13 @@ class Decide:
 
 
 @dataclass(frozen=True)
+class ExplainDecision:
+    """The decider gives the reason for their decision after the tap (optional, once)."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
 class Revise:
     """After Tidak: go back to ``back_to`` (the input step or the decision step) for a new round."""
 
@@ -221,6 +228,7 @@ Action = (
     | TickInput
     | SubmitMemo
     | Decide
+    | ExplainDecision
     | Revise
     | Close
     | Withdraw
@@ -495,6 +503,21 @@ def _decide(case: Case, action: Decide, actor: Actor, now: datetime,
     return [decided]
 
 
+def _explain(case: Case, action: ExplainDecision, actor: Actor, now: datetime,
+             procedure: Procedure) -> list[Event]:
+    if not case.decisions:
+        raise Refused(Reason.NOT_AWAITING_DECISION)
+    decision = case.decisions[-1]
+    if decision.by != actor.user_id:
+        raise Refused(Reason.NOT_PERMITTED)
+    if decision.reason is not None:
+        raise Refused(Reason.ALREADY_DECIDED)
+    decision.reason = _text(action.reason, MAX_NOTE, required=True)
+    step = procedure.sop.step_for(Capture.DECISION).key
+    return [Event("decision_explained", actor.user_id, now, step=step,
+                  data={"round": decision.round, "reason": decision.reason})]
+
+
 def _after_refusal(case: Case, actor: Actor, procedure: Procedure) -> None:
     step = procedure.sop.step_for(Capture.DECISION)
     if not case.is_open:
@@ -581,6 +604,7 @@ _HANDLERS: dict[type, Any] = {
     TickInput: _tick_input,
     SubmitMemo: _submit_memo,
     Decide: _decide,
+    ExplainDecision: _explain,
     Revise: _revise,
     Close: _close,
     Withdraw: _withdraw,
