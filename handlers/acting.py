@@ -1,0 +1,86 @@
+"""Acting on a case from a handler: apply the rules in one transaction, then tell the chats.
+
+Every handler that changes a case goes through ``perform`` (or ``register``), so refusals are
+worded the same way everywhere and no change goes unannounced.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from bot.context import IkaContext
+from bot.domain.case import Actor, Case
+from bot.domain.rules import Action, CompleteStep, NewCase, Outcome, Refused, apply, register_case
+from bot.messages import refusal
+from handlers.notify import announce
+from storage.cases import ConcurrentChange, UnknownCase, change_case, create_case
+
+ActionFor = Action | Callable[[Case], Action]
+
+
+def actor_of(context: IkaContext) -> Actor | None:
+    """The registered user acting in this update, as the rules see them."""
+    return context.user.actor() if context.user is not None else None
+
+
+async def perform(context: IkaContext, ref: str, action: ActionFor) -> Outcome | str:
+    """Apply ``action`` (or the action chosen from the case as it is now) to case ``ref``.
+
+    Returns the outcome, already announced to the chats concerned, or the message that says
+    why nothing changed, in the user's language.
+    """
+    services, t = context.services, context.t
+    actor = actor_of(context)
+    if actor is None:
+        return t.gettext("You are not registered with ikabot.")
+    now = services.now()
+
+    def change(case: Case) -> Outcome:
+        chosen = action(case) if callable(action) else action
+        return apply(case, chosen, actor=actor, now=now, procedure=services.procedure)
+
+    try:
+        outcome = await change_case(sessions=services.sessions, ref=ref, change=change)
+    except Refused as refused:
+        return refusal(refused.reason, refused.details, t, sop=services.procedure.sop)
+    except UnknownCase:
+        return t.gettext("There is no case {ref}.").format(ref=ref)
+    except ConcurrentChange:
+        return t.gettext("Case {ref} changed at the same moment. Please look at it again and "
+                         "retry.").format(ref=ref)
+    await announce(context.bot, services, outcome)
+    return outcome
+
+
+async def register(context: IkaContext, build: Callable[[str], NewCase], *,
+                   inform_lead: bool) -> Outcome | str:
+    """Register a new case under the next reference of the year, and announce it.
+
+    With ``inform_lead`` the bot informs the lead division itself, which completes step 1 in
+    the same transaction.
+    """
+    services, t = context.services, context.t
+    actor = actor_of(context)
+    if actor is None:
+        return t.gettext("You are not registered with ikabot.")
+    now: datetime = services.now()
+    procedure = services.procedure
+
+    def build_outcome(ref: str) -> Outcome:
+        outcome = register_case(build(ref), actor=actor, now=now, procedure=procedure)
+        if not inform_lead:
+            return outcome
+        first = procedure.sop.keys[0]
+        informed = apply(outcome.case, CompleteStep(first), actor=actor, now=now,
+                         procedure=procedure)
+        return Outcome(informed.case, [*outcome.events, *informed.events])
+
+    try:
+        outcome = await create_case(sessions=services.sessions,
+                                    year=procedure.calendar.local_date(now).year,
+                                    build=build_outcome)
+    except Refused as refused:
+        return refusal(refused.reason, refused.details, t, sop=procedure.sop)
+    await announce(context.bot, services, outcome)
+    return outcome
