@@ -25,7 +25,7 @@ from bot.domain.sop import load_sop
 from bot.i18n import load_translators
 from bot.services import Clock, Services, utc_now
 from bot.settings import Settings
-from handlers import errors, gate, menus, start
+from handlers import approvals, errors, gate, menus, start, steps
 from storage.db import make_engine, session_factory
 from storage.migrate import upgrade
 
@@ -58,7 +58,10 @@ def handler_groups() -> list[tuple[int, list[BaseHandler[Any, Any, Any]]]]:
     """
     return [
         (-1, [TypeHandler(Update, gate.identify)]),
-        (0, [*start.HANDLERS]),
+        # Conversations that wait for typed answers come before plain commands; the step
+        # report and the decision reason take text only in private chats, so they never
+        # swallow a group's messages.
+        (0, [*steps.handlers(), *approvals.handlers(), *start.handlers()]),
     ]
 
 

@@ -6,17 +6,21 @@ worded the same way everywhere and no change goes unannounced.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime
+
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.context import IkaContext
 from bot.domain.case import Actor, Case
 from bot.domain.rules import Action, CompleteStep, NewCase, Outcome, Refused, apply, register_case
 from bot.messages import refusal
 from handlers.notify import announce
-from storage.cases import ConcurrentChange, UnknownCase, change_case, create_case
+from storage.cases import ConcurrentChange, UnknownCase, change_case_with, create_case
 
 ActionFor = Action | Callable[[Case], Action]
+# For an action that needs rows of its own written in the same transaction (a document).
+PrepareAction = Callable[[AsyncSession, Case], Awaitable[Action]]
 
 
 def actor_of(context: IkaContext) -> Actor | None:
@@ -24,9 +28,11 @@ def actor_of(context: IkaContext) -> Actor | None:
     return context.user.actor() if context.user is not None else None
 
 
-async def perform(context: IkaContext, ref: str, action: ActionFor) -> Outcome | str:
+async def perform(context: IkaContext, ref: str, action: ActionFor | None = None, *,
+                  prepare: PrepareAction | None = None) -> Outcome | str:
     """Apply ``action`` (or the action chosen from the case as it is now) to case ``ref``.
 
+    ``prepare`` instead writes its own rows in the same transaction and returns the action.
     Returns the outcome, already announced to the chats concerned, or the message that says
     why nothing changed, in the user's language.
     """
@@ -36,12 +42,19 @@ async def perform(context: IkaContext, ref: str, action: ActionFor) -> Outcome |
         return t.gettext("You are not registered with ikabot.")
     now = services.now()
 
-    def change(case: Case) -> Outcome:
-        chosen = action(case) if callable(action) else action
+    async def change(session: AsyncSession, case: Case) -> Outcome:
+        if prepare is not None:
+            chosen = await prepare(session, case)
+        elif callable(action):
+            chosen = action(case)
+        elif action is not None:
+            chosen = action
+        else:
+            raise ValueError("perform needs an action or prepare")
         return apply(case, chosen, actor=actor, now=now, procedure=services.procedure)
 
     try:
-        outcome = await change_case(sessions=services.sessions, ref=ref, change=change)
+        outcome = await change_case_with(sessions=services.sessions, ref=ref, change=change)
     except Refused as refused:
         return refusal(refused.reason, refused.details, t, sop=services.procedure.sop)
     except UnknownCase:

@@ -168,9 +168,10 @@ def approval_card(case: Case, t: Translator, divisions: Mapping[str, Division],
     ]
     if memo_note:
         lines.append(f"<i>{esc(memo_note)}</i>")
+    # The SOP's own words, in every language: management decide "Ya" or "Tidak".
     markup = InlineKeyboardMarkup([[
-        _button(t.gettext("Ya"), encode(Approve(case.ref, case.round, True))),
-        _button(t.gettext("Tidak"), encode(Approve(case.ref, case.round, False))),
+        _button("Ya", encode(Approve(case.ref, case.round, True))),
+        _button("Tidak", encode(Approve(case.ref, case.round, False))),
     ]])
     return "\n".join(lines), markup
 

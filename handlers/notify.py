@@ -20,6 +20,7 @@ from handlers.cards import (
     ab_division,
     approval_card,
     decision_line,
+    division_name,
     esc,
     heading,
     owner_division,
@@ -27,7 +28,7 @@ from handlers.cards import (
     step_card,
 )
 from storage.cards import cards, remember_card
-from storage.models import Division, User
+from storage.models import Division, Document, User
 from storage.org import list_divisions, list_users
 
 log = logging.getLogger(__name__)
@@ -79,7 +80,9 @@ async def announce(bot: Bot, services: Services, outcome: Outcome) -> None:
     audience = _Audience(services, divisions, users)
     case = outcome.case
     for event in outcome.events:
-        if event.kind == "step_started" and event.step == case.current_step:
+        if event.kind == "step_completed" and event.data.get("document_id"):
+            await _pass_document(bot, audience, case, event)
+        elif event.kind == "step_started" and event.step == case.current_step:
             await _tell_owner(bot, audience, case)
         elif event.kind == "memo_submitted":
             await _ask_approvers(bot, audience, case, event)
@@ -154,6 +157,23 @@ async def _tell_decision(bot: Bot, audience: _Audience, case: Case, event: Event
         lambda t: decision_line(decision, t, services.procedure, decider),
         None if decision.approved else (lambda t: refusal_markup(case, t, services.procedure)),
     )
+
+
+async def _pass_document(bot: Bot, audience: _Audience, case: Case, event: Event) -> None:
+    """The outcome document goes on to AB, protected so that it cannot be forwarded out."""
+    ab = ab_division(audience.divisions)
+    async with audience.services.sessions() as session:
+        document = await session.get(Document, event.data["document_id"])
+    if ab is None or ab.chat_id is None or document is None:
+        return
+    t = audience.chat_language(ab)
+    caption = t.gettext("{ref}: the outcome document, from {division}.").format(
+        ref=case.ref, division=esc(division_name(audience.divisions.get(case.lead_division), t)))
+    try:
+        await bot.send_document(ab.chat_id, document.telegram_file_id, caption=caption,
+                                filename=document.name, protect_content=True)
+    except (Forbidden, BadRequest) as error:
+        log.warning("cannot pass %s's document to AB: %s", case.ref, error)
 
 
 async def _tell_reason(bot: Bot, audience: _Audience, case: Case, event: Event) -> None:

@@ -102,9 +102,11 @@ async def choose_language(update: Update, context: IkaContext) -> None:
         language=LANGUAGES[button.value]))
 
 
-HANDLERS: list[BaseHandler[Any, Any, Any]] = [
-    CommandHandler("start", start),
-    CommandHandler("help", show_help),
-    CommandHandler("lang", ask_language),
-    CallbackQueryHandler(choose_language, pattern=pattern("ch:1:lang")),
-]
+def handlers() -> list[BaseHandler[Any, Any, Any]]:
+    """This module's handlers, in the order they are tried."""
+    return [
+        CommandHandler("start", start),
+        CommandHandler("help", show_help),
+        CommandHandler("lang", ask_language),
+        CallbackQueryHandler(choose_language, pattern=pattern("ch:1:lang")),
+    ]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -372,11 +372,22 @@ async def change_case(*, sessions: Sessions, ref: str,
     The case is locked while it changes, so two people acting at once are served in turn and
     the second one's action is judged on the first one's result.
     """
+
+    async def pure(_session: AsyncSession, case: Case) -> Outcome:
+        return change(case)
+
+    return await change_case_with(sessions=sessions, ref=ref, change=pure)
+
+
+async def change_case_with(*, sessions: Sessions, ref: str,
+                           change: Callable[[AsyncSession, Case], Awaitable[Outcome]]
+                           ) -> Outcome:
+    """As change_case, for a change that also writes rows of its own (a document received)."""
     async with sessions() as session, session.begin():
         case = await load_case(session=session, ref=ref, for_update=True)
         if case is None:
             raise UnknownCase(ref)
-        outcome = change(case)
+        outcome = await change(session, case)
         saved = await save_outcome(session=session, outcome=outcome,
                                    expected_version=case.version)
     return Outcome(saved, outcome.events)

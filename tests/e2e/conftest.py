@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from bot.app import build_application, serving
+from bot.context import IkaApplication
 from bot.fake_telegram import FakeTelegram
 from bot.fake_telegram.world import User as TgUser
 from bot.fake_telegram.world import World
@@ -46,6 +47,7 @@ class Bot:
     users: dict[int, TgUser]
     clock: Clock
     settings: Settings
+    app: IkaApplication
 
     def user(self, telegram_id: int) -> TgUser:
         return self.users[telegram_id]
@@ -83,4 +85,4 @@ async def bot(tmp_path: Path, clock: Clock, monkeypatch: pytest.MonkeyPatch) -> 
         )
         application = build_application(settings, clock=clock)
         async with serving(application):
-            yield Bot(world, users, clock, settings)
+            yield Bot(world, users, clock, settings, application)

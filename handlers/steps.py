@@ -1,0 +1,441 @@
+"""Reporting a step done from a phone: the card's buttons, /done, and what each step asks for.
+
+A tap on a step card in a group continues in the officer's private chat when the step needs
+details (a date, a reference, a file), so that plain replies reach the bot.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import warnings
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+from telegram import Chat, InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.ext import (
+    BaseHandler,
+    CallbackQueryHandler,
+    CommandHandler,
+    ConversationHandler,
+    MessageHandler,
+    filters,
+)
+from telegram.warnings import PTBUserWarning
+
+from bot.callbacks import Report, ToggleInput, decode, encode, pattern
+from bot.context import IkaContext
+from bot.dates import parse_date
+from bot.domain.case import Case
+from bot.domain.rules import (
+    Action,
+    AddNote,
+    CompleteStep,
+    DocumentDelivered,
+    Filed,
+    MeetingHeld,
+    NegotiationHeld,
+    NoteSent,
+    Outcome,
+    RequestInputs,
+    ScheduleNegotiation,
+    SubmitMemo,
+    TickInput,
+    may_act_on,
+)
+from bot.domain.sop import Capture, StepDef
+from bot.messages import step_heading
+from handlers.acting import actor_of, perform
+from handlers.cards import esc, input_state, step_card
+from storage.cases import add_document, list_open_cases, load_case
+from storage.org import list_divisions
+
+ASK_DATE, ASK_REFERENCE, ASK_START, ASK_END, ASK_VENUE, ASK_DOCUMENT = range(6)
+_REPORT = "report"  # user_data key: {"ref", "step", and what was typed so far}
+MAX_DOCUMENT_BYTES = 20 * 1024 * 1024  # what the Bot API lets a bot download
+
+
+# --- helpers ---------------------------------------------------------------------------------
+
+
+async def _load(context: IkaContext, ref: str) -> Case | None:
+    async with context.services.sessions() as session:
+        return await load_case(session=session, ref=ref)
+
+
+async def _tell(update: Update, context: IkaContext, text: str, *, alert: bool = True) -> None:
+    """Answer a tap (as an alert) or a message."""
+    if update.callback_query is not None:
+        await update.callback_query.answer(text, show_alert=alert)
+    elif update.effective_message is not None:
+        await update.effective_message.reply_text(text)
+
+
+def _done_text(outcome: Outcome, context: IkaContext, key: str) -> str:
+    t = context.t
+    title = step_heading(context.services.procedure.sop, key, t)
+    if not outcome.case.is_open:
+        return t.gettext("Recorded: {step}. The case is complete.").format(step=title)
+    return t.gettext("Recorded: {step}.").format(step=title)
+
+
+async def _prompt(update: Update, context: IkaContext, text: str) -> None:
+    """Ask in the user's private chat, and say so when the tap came from a group."""
+    user = update.effective_user
+    if user is None:
+        return
+    chat = update.effective_chat
+    if update.callback_query is not None:
+        note = (context.t.gettext("Please continue in your private chat with the bot.")
+                if chat is not None and chat.type != Chat.PRIVATE else None)
+        await update.callback_query.answer(note, show_alert=note is not None)
+    await context.bot.send_message(user.id, text)
+
+
+def _report(context: IkaContext) -> dict[str, Any]:
+    data = context.user_data.get(_REPORT) if context.user_data is not None else None
+    return data if isinstance(data, dict) else {}
+
+
+# --- starting a report -------------------------------------------------------------------------
+
+
+async def report(update: Update, context: IkaContext) -> int:
+    """A tap on a step's "report done" button."""
+    button = decode(update.callback_query.data if update.callback_query else None)
+    if not isinstance(button, Report):
+        await _tell(update, context, context.t.gettext("This button is no longer valid."))
+        return ConversationHandler.END
+    return await _start_report(update, context, button.ref, button.step)
+
+
+async def _start_report(update: Update, context: IkaContext, ref: str, key: str) -> int:
+    t, procedure = context.t, context.services.procedure
+    case = await _load(context, ref)
+    actor = actor_of(context)
+    if case is None or actor is None or key not in procedure.sop.keys:
+        await _tell(update, context, t.gettext("There is no case {ref}.").format(ref=ref))
+        return ConversationHandler.END
+    step = procedure.sop.get(key)
+    if step.capture in (None, Capture.INPUTS, Capture.DECISION) or not may_act_on(
+            actor, case, step.owner) or case.current_step != key:
+        # One tap does it, or the rules explain why not.
+        action: Action = SubmitMemo() if step.capture is Capture.DECISION else CompleteStep(key)
+        await _finish(update, context, ref, key, action)
+        return ConversationHandler.END
+    if step.capture is Capture.NEGOTIATION:
+        scheduled = _scheduled_end(case, key)
+        today = procedure.calendar.local_date(context.services.now())
+        if scheduled is not None and scheduled <= today:
+            await _finish(update, context, ref, key, CompleteStep(key))
+            return ConversationHandler.END
+    context.user_data[_REPORT] = {"ref": ref, "step": key}  # type: ignore[index]
+    return await _ask_first(update, context, case, step)
+
+
+def _scheduled_end(case: Case, key: str) -> date | None:
+    run = case.run(key)
+    end = run.data.get("end") if run else None
+    return date.fromisoformat(end) if isinstance(end, str) else None
+
+
+async def _ask_first(update: Update, context: IkaContext, case: Case, step: StepDef) -> int:
+    t = context.t
+    title = step_heading(context.services.procedure.sop, step.key, t)
+    intro = f"<b>{esc(case.ref)}</b> · {esc(title)}\n"
+    questions = {
+        Capture.MEETING: (ASK_DATE, t.gettext(
+            "On what date was the meeting held? For example 31/8/2026.")),
+        Capture.NOTE_REF: (ASK_REFERENCE, t.gettext(
+            "What is the reference of the Nota Diplomatik?")),
+        Capture.FILE_REF: (ASK_REFERENCE, t.gettext(
+            "Under what file reference is the copy filed?")),
+        Capture.NEGOTIATION: (ASK_START, t.gettext(
+            "On what date does (or did) the negotiation start? For example 5/10/2026.")),
+        Capture.DOCUMENT: (ASK_DOCUMENT, t.gettext(
+            "Please send the outcome document as a file (PDF or Word).")),
+    }
+    assert step.capture is not None
+    state, question = questions[step.capture]
+    await _prompt(update, context, intro + question + "\n" + t.gettext("/cancel to stop."))
+    return state
+
+
+async def list_open_steps(update: Update, context: IkaContext) -> None:
+    """/done: the open steps the user's division may report, as buttons."""
+    message, actor = update.effective_message, actor_of(context)
+    if message is None or actor is None:
+        return
+    t, procedure = context.t, context.services.procedure
+    async with context.services.sessions() as session:
+        cases = await list_open_cases(session=session)
+    rows = []
+    for case in cases:
+        run = case.current_run
+        if run is None or not may_act_on(actor, case, procedure.sop.get(run.key).owner):
+            continue
+        label = f"{case.ref} · {step_heading(procedure.sop, run.key, t)}"
+        rows.append([InlineKeyboardButton(label[:60], callback_data=encode(
+            Report(case.ref, run.key)))])
+    if not rows:
+        await message.reply_text(t.gettext("Your division has no open step to report."))
+        return
+    await message.reply_text(t.gettext("Which step is done?"),
+                             reply_markup=InlineKeyboardMarkup(rows))
+
+
+# --- finishing ---------------------------------------------------------------------------------
+
+
+async def _finish(update: Update, context: IkaContext, ref: str, key: str,
+                  action: Action | None = None, **kwargs: Any) -> bool:
+    """Apply the action; tell the user; True when it was recorded."""
+    result = await perform(context, ref, action, **kwargs)
+    if isinstance(result, str):
+        await _tell(update, context, result)
+        return False
+    if isinstance(action, SubmitMemo):
+        text = context.t.gettext("Recorded: the Minit Cerai is with top management.")
+    else:
+        text = _done_text(result, context, key)
+    await _tell(update, context, text, alert=False)
+    query = update.callback_query
+    if query is not None and query.message is not None:
+        await query.edit_message_reply_markup(reply_markup=None)
+    return True
+
+
+async def _complete_with(update: Update, context: IkaContext, action: Action,
+                         retry: int) -> int:
+    """Record the step; when the rules refuse what was typed, ask again (state ``retry``)."""
+    data = _report(context)
+    if not await _finish(update, context, data.get("ref", ""), data.get("step", ""), action):
+        return retry if data else ConversationHandler.END
+    context.user_data.pop(_REPORT, None)  # type: ignore[union-attr]
+    return ConversationHandler.END
+
+
+async def _typed_date(update: Update, context: IkaContext) -> date | None:
+    message = update.effective_message
+    day = parse_date(message.text or "") if message else None
+    if day is None and message is not None:
+        await message.reply_text(context.t.gettext(
+            "That is not a date I can read. Please type it like 31/8/2026."))
+    return day
+
+
+async def got_meeting_date(update: Update, context: IkaContext) -> int:
+    """Step 4: the meeting's date."""
+    day = await _typed_date(update, context)
+    if day is None:
+        return ASK_DATE
+    step = _report(context).get("step", "")
+    return await _complete_with(update, context, CompleteStep(step, MeetingHeld(day)), ASK_DATE)
+
+
+async def got_reference(update: Update, context: IkaContext) -> int:
+    """Steps 6 and 9: a reference (the Nota Diplomatik's, or the file's)."""
+    message = update.effective_message
+    data = _report(context)
+    if message is None or not data:
+        return ConversationHandler.END
+    step = context.services.procedure.sop.get(data["step"])
+    text = message.text or ""
+    details = NoteSent(text) if step.capture is Capture.NOTE_REF else Filed(text)
+    return await _complete_with(update, context, CompleteStep(step.key, details),
+                                ASK_REFERENCE)
+
+
+async def got_start(update: Update, context: IkaContext) -> int:
+    """Step 7: the negotiation's first day."""
+    day = await _typed_date(update, context)
+    if day is None:
+        return ASK_START
+    _report(context)["start"] = day.isoformat()
+    await update.effective_message.reply_text(  # type: ignore[union-attr]
+        context.t.gettext("And its last day? For example 7/10/2026."))
+    return ASK_END
+
+
+async def got_end(update: Update, context: IkaContext) -> int:
+    """Step 7: the negotiation's last day."""
+    day = await _typed_date(update, context)
+    if day is None:
+        return ASK_END
+    _report(context)["end"] = day.isoformat()
+    await update.effective_message.reply_text(  # type: ignore[union-attr]
+        context.t.gettext("Where is (or was) it held?"))
+    return ASK_VENUE
+
+
+async def got_venue(update: Update, context: IkaContext) -> int:
+    """Step 7: the venue; a negotiation still to come is scheduled, one that is over is done."""
+    message = update.effective_message
+    data = _report(context)
+    if message is None or "start" not in data or "end" not in data:
+        return ConversationHandler.END
+    start, end = date.fromisoformat(data["start"]), date.fromisoformat(data["end"])
+    venue = message.text or ""
+    today = context.services.procedure.calendar.local_date(context.services.now())
+    if end > today:
+        action: Action = ScheduleNegotiation(start, end, venue)
+        result = await perform(context, data["ref"], action)
+        if isinstance(result, str):
+            await message.reply_text(result + "\n" + context.t.gettext(
+                "On what date does (or did) the negotiation start? For example 5/10/2026."))
+            return ASK_START
+        await message.reply_text(context.t.gettext(
+            "Recorded: the negotiation is scheduled; the step is now due on its last day. "
+            "Report it done when it is over."))
+        context.user_data.pop(_REPORT, None)  # type: ignore[union-attr]
+        return ConversationHandler.END
+    held = CompleteStep(data["step"], NegotiationHeld(start, end, venue))
+    return await _complete_with(update, context, held, ASK_START)
+
+
+async def got_document(update: Update, context: IkaContext) -> int:
+    """Step 8: the outcome document; it is kept, with its checksum, and a copy stored."""
+    message = update.effective_message
+    data = _report(context)
+    if message is None or message.document is None or not data:
+        return ASK_DOCUMENT
+    document = message.document
+    if (document.file_size or 0) > MAX_DOCUMENT_BYTES:
+        await message.reply_text(context.t.gettext(
+            "That file is larger than 20 MB, which the bot cannot receive. Please send a "
+            "smaller copy (for example a PDF)."))
+        return ASK_DOCUMENT
+    content = bytes(await (await document.get_file()).download_as_bytearray())
+    sha256 = hashlib.sha256(content).hexdigest()
+    name = document.file_name or f"{data['ref']}.bin"
+    stored = _store_copy(context.services.documents_dir, data["ref"], sha256, name, content)
+    actor, now = actor_of(context), context.services.now()
+    assert actor is not None
+
+    async def attach(session: AsyncSession, case: Case) -> Action:
+        row = await add_document(
+            session=session, ref=case.ref, step=data["step"],
+            telegram_file_id=document.file_id, file_unique_id=document.file_unique_id,
+            name=name, sha256=sha256, uploaded_by=actor.user_id, uploaded_at=now,
+            mime_type=document.mime_type, size=len(content), stored_path=str(stored),
+        )
+        return CompleteStep(data["step"], DocumentDelivered(name, sha256, row.id))
+
+    if not await _finish(update, context, data["ref"], data["step"], prepare=attach):
+        return ASK_DOCUMENT
+    context.user_data.pop(_REPORT, None)  # type: ignore[union-attr]
+    return ConversationHandler.END
+
+
+def _store_copy(root: Path, ref: str, sha256: str, name: str, content: bytes) -> Path:
+    """Keep our own copy, named by its checksum so a resend never overwrites another file."""
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", name)[-100:] or "document"
+    folder = root / ref
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{sha256[:16]}-{safe}"
+    if not path.exists():
+        path.write_bytes(content)
+    return path
+
+
+async def not_a_document(update: Update, context: IkaContext) -> int:
+    """Step 8 waits for a file, not text."""
+    if update.effective_message is not None:
+        await update.effective_message.reply_text(context.t.gettext(
+            "Please send the document as a file, or /cancel."))
+    return ASK_DOCUMENT
+
+
+async def cancel(update: Update, context: IkaContext) -> int:
+    """Leave the report; nothing was recorded."""
+    if context.user_data is not None:
+        context.user_data.pop(_REPORT, None)
+    if update.effective_message is not None:
+        await update.effective_message.reply_text(context.t.gettext(
+            "Stopped. Nothing was recorded."))
+    return ConversationHandler.END
+
+
+# --- the BJA tick-list and notes ----------------------------------------------------------------
+
+
+async def toggle_input(update: Update, context: IkaContext) -> None:
+    """A tap on a BJA in step 2's card: ask for its input, mark it in, or undo that."""
+    query = update.callback_query
+    button = decode(query.data if query else None)
+    if query is None or not isinstance(button, ToggleInput):
+        await _tell(update, context, context.t.gettext("This button is no longer valid."))
+        return
+
+    def action(case: Case) -> Action:
+        state = input_state(case, button.code)
+        if state == "none":
+            return RequestInputs((button.code,))
+        return TickInput(button.code, received=state == "asked")
+
+    result = await perform(context, button.ref, action)
+    if isinstance(result, str):
+        await query.answer(result, show_alert=True)
+        return
+    await query.answer()
+    if result.case.current_step == context.services.procedure.sop.step_for(Capture.INPUTS).key:
+        async with context.services.sessions() as session:
+            divisions = {d.code: d for d in await list_divisions(session=session)}
+        text, markup = step_card(result.case, context.t, context.services.procedure,
+                                 context.services.now(), divisions)
+        await query.edit_message_text(text, reply_markup=markup)
+
+
+async def add_note(update: Update, context: IkaContext) -> None:
+    """/note REF text: a note on the case, at its current step."""
+    message = update.effective_message
+    if message is None:
+        return
+    args = context.args or []
+    if len(args) < 2:
+        await message.reply_text(context.t.gettext(
+            "Write the case and the note, for example: /note IKA-2026-001 KLN called today."))
+        return
+    ref = args[0].upper()
+    text = (message.text or "").split(maxsplit=2)[2]
+    result = await perform(context, ref, AddNote(text))
+    if isinstance(result, str):
+        await message.reply_text(result)
+        return
+    await message.reply_text(context.t.gettext("Note added to {ref}.").format(ref=ref))
+
+
+_PRIVATE_TEXT = filters.TEXT & ~filters.COMMAND & filters.ChatType.PRIVATE
+_PRIVATE_DOCUMENT = filters.Document.ALL & filters.ChatType.PRIVATE
+
+def handlers() -> list[BaseHandler[Any, Any, Any]]:
+    """This module's handlers, in the order they are tried."""
+    with warnings.catch_warnings():
+        # A tap only opens the conversation and its answers are messages, so
+        # per_message stays off, which PTB warns about for CallbackQueryHandlers.
+        warnings.filterwarnings("ignore", "If 'per_message=False'", PTBUserWarning)
+        return [
+            ConversationHandler(
+                entry_points=[CallbackQueryHandler(report, pattern=pattern("st"))],
+                states={
+                    ASK_DATE: [MessageHandler(_PRIVATE_TEXT, got_meeting_date)],
+                    ASK_REFERENCE: [MessageHandler(_PRIVATE_TEXT, got_reference)],
+                    ASK_START: [MessageHandler(_PRIVATE_TEXT, got_start)],
+                    ASK_END: [MessageHandler(_PRIVATE_TEXT, got_end)],
+                    ASK_VENUE: [MessageHandler(_PRIVATE_TEXT, got_venue)],
+                    ASK_DOCUMENT: [
+                        MessageHandler(_PRIVATE_DOCUMENT, got_document),
+                        MessageHandler(_PRIVATE_TEXT, not_a_document),
+                    ],
+                },
+                fallbacks=[CommandHandler("cancel", cancel)],
+                name="report_step",
+                per_chat=False,  # the tap comes from a group, the answers from the private chat
+                allow_reentry=True,
+            ),
+            CallbackQueryHandler(toggle_input, pattern=pattern("in")),
+            CommandHandler("done", list_open_steps),
+            CommandHandler("note", add_note),
+        ]
