@@ -280,6 +280,8 @@ async def _sync_history(session: AsyncSession, case_id: int, case: Case) -> None
                                  decided_at=decision.at, reason=decision.reason))
         elif (approval.approved, approval.decided_by) != (decision.approved, decision.by):
             raise StorageError(f"case {case.ref}: the decision on round {decision.round} is final")
+        else:
+            _set_changed(approval, {"reason": decision.reason})  # given after the tap
 
 
 def _append_events(session: AsyncSession, case_id: int | None, events: Iterable[Event]) -> None:
