@@ -5,7 +5,9 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import partial
 from typing import Any
+from urllib.parse import urlsplit
 
 from telegram import Update
 from telegram.constants import ParseMode
@@ -25,9 +27,10 @@ from bot.domain.sop import load_sop
 from bot.i18n import load_translators
 from bot.services import Clock, Services, utc_now
 from bot.settings import Settings
-from handlers import approvals, errors, gate, menus, start, steps
+from handlers import admin, approvals, cases, errors, gate, menus, start, status, steps
 from storage.db import make_engine, session_factory
 from storage.migrate import upgrade
+from storage.persistence import DatabasePersistence
 
 log = logging.getLogger(__name__)
 
@@ -61,13 +64,20 @@ def handler_groups() -> list[tuple[int, list[BaseHandler[Any, Any, Any]]]]:
         # Conversations that wait for typed answers come before plain commands; the step
         # report and the decision reason take text only in private chats, so they never
         # swallow a group's messages.
-        (0, [*steps.handlers(), *approvals.handlers(), *start.handlers()]),
+        # admin's /invite conversation follows them, as its name step takes private text too;
+        # its `/start CODE` (an invitation link) must come before start's plain /start.
+        # /new registers a case in a conversation per user whose typed answers come in private
+        # only; then the plain commands (/status), and last the /cancel that no conversation
+        # took, which must come after every conversation's own /cancel.
+        (0, [*steps.handlers(), *approvals.handlers(), *admin.handlers(), *cases.handlers(),
+             *start.handlers(), *status.HANDLERS, cases.NOTHING_TO_CANCEL]),
     ]
 
 
 async def _post_init(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     services: Services = application.services  # type: ignore[attr-defined]
-    await upgrade(services.engine)
+    # The schema is already up to date: the persistence upgraded it before loading from it,
+    # in Application.initialize, which runs before post_init.
     await menus.register_commands(application.bot, services)
     log.info("ikabot is ready")
 
@@ -98,6 +108,10 @@ def build_application(settings: Settings, *, services: Services | None = None,
                 max_retries=settings.telegram_max_retries,
             )
         )
+        # Conversations, user_data and chat_data in the database, so that an officer half-way
+        # through one carries on after a restart; it brings the schema up to date first.
+        .persistence(DatabasePersistence(services.sessions, clock=services.clock,
+                                         prepare=partial(upgrade, services.engine)))
         .post_init(_post_init)
         .post_shutdown(_post_shutdown)
     )
@@ -108,39 +122,50 @@ def build_application(settings: Settings, *, services: Services | None = None,
     return application
 
 
+def webhook_options(settings: Settings) -> dict[str, Any]:
+    """Where the webhook listens and what Telegram must send; ValueError when unset."""
+    if not settings.webhook_url or settings.webhook_secret is None:
+        raise ValueError("webhook mode needs WEBHOOK_URL and WEBHOOK_SECRET")
+    return {
+        "listen": settings.webhook_listen,
+        "port": settings.webhook_port,
+        # The path of the public URL, so a reverse proxy can pass it through unchanged.
+        "url_path": urlsplit(settings.webhook_url).path.lstrip("/"),
+        "webhook_url": settings.webhook_url,
+        # Telegram sends it in X-Telegram-Bot-Api-Secret-Token; PTB refuses posts without it.
+        "secret_token": settings.webhook_secret.get_secret_value(),
+        "allowed_updates": Update.ALL_TYPES,
+    }
+
+
 def run(settings: Settings, *, webhook: bool = False) -> None:
     """Run the bot until stopped: by polling Telegram, or by serving a webhook."""
     application = build_application(settings)
-    if not webhook:
+    if webhook:
+        application.run_webhook(**webhook_options(settings))
+    else:
         application.run_polling(allowed_updates=Update.ALL_TYPES)
-        return
-    if not settings.webhook_url or settings.webhook_secret is None:
-        raise ValueError("webhook mode needs WEBHOOK_URL and WEBHOOK_SECRET")
-    application.run_webhook(
-        listen=settings.webhook_listen,
-        port=settings.webhook_port,
-        webhook_url=settings.webhook_url,
-        secret_token=settings.webhook_secret.get_secret_value(),
-        allowed_updates=Update.ALL_TYPES,
-    )
 
 
 @asynccontextmanager
-async def serving(application: IkaApplication, *, poll_interval: float = 0.0
+async def serving(application: IkaApplication, *, webhook: bool = False
                   ) -> AsyncIterator[IkaApplication]:
-    """Run the bot by polling inside an ``async with``, as run_polling does: for tests and demo."""
+    """Run the bot inside an ``async with``, as run_polling / run_webhook do: tests and demo."""
     await application.initialize()
     try:
         if application.post_init is not None:
             await application.post_init(application)
-        assert application.updater is not None
-        await application.updater.start_polling(poll_interval=poll_interval,
-                                                allowed_updates=Update.ALL_TYPES)
+        updater = application.updater
+        assert updater is not None
+        if webhook:
+            await updater.start_webhook(**webhook_options(application.services.settings))
+        else:
+            await updater.start_polling(poll_interval=0.0, allowed_updates=Update.ALL_TYPES)
         await application.start()
         try:
             yield application
         finally:
-            await application.updater.stop()
+            await updater.stop()
             await application.stop()
     finally:
         await application.shutdown()

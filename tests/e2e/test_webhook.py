@@ -1,0 +1,67 @@
+"""Webhook mode: Telegram's posts are served only with the secret token; others are refused."""
+
+from __future__ import annotations
+
+import json
+import socket
+from pathlib import Path
+
+import httpx
+
+from bot.app import build_application, serving
+from bot.fake_telegram import FakeTelegram
+from bot.settings import Settings
+from storage.db import make_engine, session_factory
+from storage.migrate import upgrade
+from storage.org import import_org
+from tests.e2e.conftest import ORG_FILE, TOKEN
+
+SECRET = "s3cret-from-the-operator_42"
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _update(update_id: int, user_id: int, text: str) -> dict[str, object]:
+    return {"update_id": update_id, "message": {
+        "message_id": update_id, "date": 1788235200, "text": text,
+        "chat": {"id": user_id, "type": "private", "first_name": "Aminah"},
+        "from": {"id": user_id, "is_bot": False, "first_name": "Aminah", "language_code": "ms"},
+        "entities": [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}],
+    }}
+
+
+async def test_webhook_checks_the_secret_token(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'ikabot.db'}"
+    engine = make_engine(url)
+    await upgrade(engine)
+    await import_org(ORG_FILE, session_factory=session_factory(engine))
+    await engine.dispose()
+    port = _free_port()
+    async with FakeTelegram(TOKEN) as tg:
+        aminah = tg.world.add_user(1001, "Aminah")
+        tg.world.chats[1001].started = True
+        settings = Settings(
+            _env_file=None,  # type: ignore[call-arg]
+            telegram_bot_token=TOKEN, telegram_base_url=tg.base_url, database_url=url,
+            webhook_url=f"https://ikabot.example.gov.my/tg/{port}", webhook_port=port,
+            webhook_secret=SECRET,
+        )
+        async with serving(build_application(settings), webhook=True), httpx.AsyncClient() as http:
+            assert tg.world.webhook_url == settings.webhook_url
+            target = f"http://127.0.0.1:{port}/tg/{port}"
+            body = json.dumps(_update(1, aminah.id, "/start"))
+            headers = {"Content-Type": "application/json"}
+            forged = await http.post(target, content=body, headers=headers)
+            wrong = await http.post(target, content=body, headers={
+                **headers, "X-Telegram-Bot-Api-Secret-Token": "guess"})
+            assert forged.status_code == wrong.status_code == 403
+            assert tg.world.messages(aminah.id) == []
+            real = await http.post(target, content=body, headers={
+                **headers, "X-Telegram-Bot-Api-Secret-Token": SECRET})
+            assert real.status_code == 200
+            reply = await tg.world.wait_for_message(aminah.id, include_earlier=True)
+            assert "Selamat datang" in reply.text
