@@ -8,7 +8,7 @@ from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import holidays
-from pydantic import SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
@@ -36,6 +36,8 @@ class Settings(BaseSettings):
     default_language: Language = "ms"
     sop_file: Path | None = None
     documents_dir: Path = Path("documents")
+    # How long an invitation link made with /invite may be used (once), in hours.
+    invite_ttl_hours: int = Field(default=72, gt=0)
     # Telegram's limits (PTB's AIORateLimiter): messages a second overall, a minute per group.
     rate_limit_per_second: float = 30
     rate_limit_group_per_minute: float = 20

@@ -275,3 +275,64 @@ class SentCard(SQLModel, table=True):
     chat_id: int = Field(sa_type=BigInteger)
     message_id: int = Field(sa_type=BigInteger)
     sent_at: datetime = Field(sa_type=UTCDateTime)
+
+
+# --- who may join ------------------------------------------------------------------------------
+
+
+class Invite(SQLModel, table=True):
+    """A one-time invitation to register with a role (and a division), made with /invite."""
+
+    __tablename__ = "invites"
+
+    id: int | None = Field(default=None, primary_key=True, sa_type=SerialKey)
+    # SHA-256 of the link's code, never the code itself: a copy of the database (a backup)
+    # must not hand out working invitations. The code is random enough that no salt is needed.
+    code_hash: str = Field(max_length=64, unique=True)
+    role: str = Field(max_length=CODE)  # a bot.domain.case.Role value
+    division_code: str | None = Field(default=None, foreign_key="divisions.code",
+                                      max_length=CODE)
+    name: str = Field(max_length=NAME)
+    created_by: int = Field(sa_type=BigInteger)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    expires_at: datetime = Field(sa_type=UTCDateTime)
+    used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    used_by: int | None = Field(default=None, sa_type=BigInteger)
+
+
+# --- conversation state (python-telegram-bot's persistence, storage/persistence.py) ------------
+
+
+class ConversationState(SQLModel, table=True):
+    """Where one chat and user stand in one named conversation (an /invite half done)."""
+
+    __tablename__ = "conversation_states"
+
+    name: str = Field(primary_key=True, max_length=KEY)  # the ConversationHandler's name
+    key: str = Field(primary_key=True, max_length=NAME)  # its key as JSON: [chat_id, user_id]
+    state: Any = Field(sa_type=JSONData)  # a string state, as the handler returned it
+    updated_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class UserData(SQLModel, table=True):
+    """A Telegram user's ``context.user_data`` (a conversation's draft answers)."""
+
+    __tablename__ = "user_data"
+
+    user_id: int = Field(
+        primary_key=True, sa_type=BigInteger, sa_column_kwargs={"autoincrement": False}
+    )
+    data: dict[str, Any] = Field(default_factory=dict, sa_type=JSONData)
+    updated_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class ChatData(SQLModel, table=True):
+    """A chat's ``context.chat_data``."""
+
+    __tablename__ = "chat_data"
+
+    chat_id: int = Field(
+        primary_key=True, sa_type=BigInteger, sa_column_kwargs={"autoincrement": False}
+    )
+    data: dict[str, Any] = Field(default_factory=dict, sa_type=JSONData)
+    updated_at: datetime = Field(sa_type=UTCDateTime)

@@ -40,17 +40,24 @@ class Clock:
 
 
 @dataclass
-class Bot:
-    """What an end-to-end test works with."""
+class Stage:
+    """Everything but ikabot: the fake Telegram with the example org's people and chats, the
+    clock, and the settings to build ikabot with (on a migrated, imported database)."""
 
     world: World
     users: dict[int, TgUser]
     clock: Clock
     settings: Settings
-    app: IkaApplication
 
     def user(self, telegram_id: int) -> TgUser:
         return self.users[telegram_id]
+
+
+@dataclass
+class Bot(Stage):
+    """What an end-to-end test works with: the stage, and ikabot running on it."""
+
+    app: IkaApplication
 
 
 @pytest.fixture
@@ -59,8 +66,10 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-async def bot(tmp_path: Path, clock: Clock, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Bot]:
-    """ikabot running against the fake, with the example org and everyone's chats open."""
+async def stage(tmp_path: Path, clock: Clock, monkeypatch: pytest.MonkeyPatch
+                ) -> AsyncIterator[Stage]:
+    """The stage with ikabot not running: a test that stops and restarts ikabot serves it
+    itself, ``async with serving(build_application(stage.settings, clock=stage.clock))``."""
     monkeypatch.chdir(tmp_path)  # no stray .env or ikabot.db from the developer's tree
     url = f"sqlite+aiosqlite:///{tmp_path / 'ikabot.db'}"
     engine = make_engine(url)
@@ -83,6 +92,12 @@ async def bot(tmp_path: Path, clock: Clock, monkeypatch: pytest.MonkeyPatch) -> 
             documents_dir=tmp_path / "documents",
             rate_limit_group_per_minute=1000,
         )
-        application = build_application(settings, clock=clock)
-        async with serving(application):
-            yield Bot(world, users, clock, settings, application)
+        yield Stage(world, users, clock, settings)
+
+
+@pytest.fixture
+async def bot(stage: Stage) -> AsyncIterator[Bot]:
+    """ikabot running against the fake, with the example org and everyone's chats open."""
+    application = build_application(stage.settings, clock=stage.clock)
+    async with serving(application):
+        yield Bot(stage.world, stage.users, stage.clock, stage.settings, application)
