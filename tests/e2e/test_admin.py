@@ -42,7 +42,8 @@ async def invite(stage: Stage, name: str, role: str = "Division officer",
     return found.group(1), shown
 
 
-async def newcomer(bot: Bot, telegram_id: int = 5001, language: str | None = "ms") -> TgUser:
+def newcomer(bot: Bot, telegram_id: int = 5001, language: str | None = "ms") -> TgUser:
+    """Someone the bot has never heard of."""
     return bot.world.add_user(telegram_id, "Siti", language_code=language)
 
 
@@ -70,7 +71,7 @@ async def test_an_invited_officer_joins_with_one_tap_and_is_known_from_then_on(b
     assert (stored.role, stored.division_code, stored.created_by, stored.used_at) == (
         "officer", "BPI", ADMIN, None)
 
-    siti = await newcomer(bot)
+    siti = newcomer(bot)
     await bot.world.send_text(siti, f"/start {code}")
     greeting = await bot.world.wait_for_message(siti.id)
     assert "Selamat datang ke ikabot, Siti Aishah binti Omar" in (greeting.text or "")
@@ -100,7 +101,7 @@ async def test_an_invited_officer_joins_with_one_tap_and_is_known_from_then_on(b
 async def test_a_viewer_may_be_invited_without_a_division(bot: Bot) -> None:
     code, shown = await invite(bot, "Encik Lim", role="Viewer", division="No division")
     assert "Viewer, -" in (shown.text or "")
-    lim = await newcomer(bot, 5002, language="en")
+    lim = newcomer(bot, 5002, language="en")
     await bot.world.send_text(lim, f"/start {code}")
     greeting = await bot.world.wait_for_message(lim.id)
     assert "Welcome to ikabot, Encik Lim" in (greeting.text or "")
@@ -127,10 +128,10 @@ async def test_an_officer_must_have_a_division(bot: Bot) -> None:
 
 async def test_a_used_link_is_refused_and_changes_nothing(bot: Bot) -> None:
     code, _ = await invite(bot, "Siti Aishah")
-    await bot.world.send_text(await newcomer(bot), f"/start {code}")
+    await bot.world.send_text(newcomer(bot), f"/start {code}")
     await bot.world.wait_for_message(5001, contains="Selamat datang")
 
-    late = await newcomer(bot, 5002, language="en")
+    late = newcomer(bot, 5002, language="en")
     await bot.world.send_text(late, f"/start {code}")
     reply = await bot.world.wait_for_message(late.id)
     assert "has been used already" in (reply.text or "")
@@ -141,7 +142,7 @@ async def test_a_used_link_is_refused_and_changes_nothing(bot: Bot) -> None:
 async def test_an_expired_link_is_refused_and_changes_nothing(bot: Bot) -> None:
     code, _ = await invite(bot, "Siti Aishah")
     bot.clock.now += timedelta(hours=72)  # INVITE_TTL_HOURS
-    siti = await newcomer(bot)
+    siti = newcomer(bot)
     await bot.world.send_text(siti, f"/start {code}")
     reply = await bot.world.wait_for_message(siti.id)
     assert "telah tamat tempoh pada 4 September 2026" in (reply.text or "")
@@ -152,7 +153,7 @@ async def test_an_expired_link_is_refused_and_changes_nothing(bot: Bot) -> None:
 
 
 async def test_a_forged_link_is_refused(bot: Bot) -> None:
-    stranger = await newcomer(bot, language="en")
+    stranger = newcomer(bot, language="en")
     await bot.world.send_text(stranger, "/start AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")
     reply = await bot.world.wait_for_message(stranger.id)
     assert "This invitation link is not valid" in (reply.text or "")
@@ -167,7 +168,7 @@ async def test_a_registered_user_opening_a_link_leaves_it_for_its_owner(bot: Bot
     assert "sudah berdaftar" in (reply.text or "")
     user = await stored_user(bot, aminah.id)
     assert user is not None and user.role == "ab"  # unchanged
-    await bot.world.send_text(await newcomer(bot), f"/start {code}")
+    await bot.world.send_text(newcomer(bot), f"/start {code}")
     await bot.world.wait_for_message(5001, contains="Selamat datang")
 
 
