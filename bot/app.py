@@ -27,7 +27,18 @@ from bot.domain.sop import load_sop
 from bot.i18n import load_translators
 from bot.services import Clock, Services, utc_now
 from bot.settings import Settings
-from handlers import admin, approvals, cases, errors, gate, menus, start, status, steps
+from handlers import (
+    admin,
+    approvals,
+    cases,
+    errors,
+    gate,
+    menus,
+    reminders,
+    start,
+    status,
+    steps,
+)
 from storage.db import make_engine, session_factory
 from storage.migrate import upgrade
 from storage.persistence import DatabasePersistence
@@ -38,7 +49,8 @@ log = logging.getLogger(__name__)
 def build_services(settings: Settings, *, clock: Clock = utc_now) -> Services:
     """Load the SOP and the catalogs and open the database engine (it connects lazily)."""
     procedure = Procedure(
-        load_sop(settings.sop_file), settings.calendar(), settings.count_working_days
+        load_sop(settings.sop_file), settings.calendar(), settings.count_working_days,
+        settings.reminder_policy(),
     )
     engine = make_engine(settings.database_url)
     return Services(
@@ -79,6 +91,7 @@ async def _post_init(application: Application[Any, Any, Any, Any, Any, Any]) -> 
     # The schema is already up to date: the persistence upgraded it before loading from it,
     # in Application.initialize, which runs before post_init.
     await menus.register_commands(application.bot, services)
+    await reminders.start_sweeping(application, services, application.bot)
     log.info("ikabot is ready")
 
 

@@ -14,6 +14,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from bot.domain.calendar import WEEKDAYS, OfficeCalendar
+from bot.domain.reminders import ReminderPolicy
 
 Language = Literal["ms", "en"]
 
@@ -38,6 +39,13 @@ class Settings(BaseSettings):
     documents_dir: Path = Path("documents")
     # How long an invitation link made with /invite may be used (once), in hours.
     invite_ttl_hours: int = Field(default=72, gt=0)
+    # Reminders: a nudge N working days before the due date and on it; every overdue working
+    # day to the owner, and from the Nth also to AB; a weekly digest to AB; how often the
+    # bot looks for what is due.
+    reminder_days_before: int = Field(default=1, ge=0, le=10)
+    escalate_from_overdue_day: int = Field(default=2, ge=1, le=30)
+    digest_day: str = "mon"
+    sweep_interval_seconds: float = Field(default=60, gt=0, le=3600)
     # Telegram's limits (PTB's AIORateLimiter): messages a second overall, a minute per group.
     rate_limit_per_second: float = 30
     rate_limit_group_per_minute: float = 20
@@ -57,6 +65,14 @@ class Settings(BaseSettings):
             # ZoneInfoNotFoundError is a KeyError, which pydantic would not report as invalid
             raise ValueError(f"unknown time zone {value!r} (e.g. Asia/Kuala_Lumpur)") from exc
         return value
+
+    @field_validator("digest_day")
+    @classmethod
+    def _weekday(cls, value: str) -> str:
+        day = value.strip().lower()[:3]
+        if day not in WEEKDAYS:
+            raise ValueError("use a day name such as mon")
+        return day
 
     @field_validator("working_days")
     @classmethod
@@ -100,6 +116,11 @@ class Settings(BaseSettings):
             except NotImplementedError as exc:
                 raise ValueError(f"HOLIDAY_COUNTRY/HOLIDAY_SUBDIVISION: {exc}") from exc
         return self
+
+    def reminder_policy(self) -> ReminderPolicy:
+        """The reminder policy these settings describe."""
+        return ReminderPolicy.from_names(self.reminder_days_before,
+                                         self.escalate_from_overdue_day, self.digest_day)
 
     def calendar(self) -> OfficeCalendar:
         """The office calendar these settings describe."""

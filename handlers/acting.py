@@ -85,9 +85,8 @@ async def register(context: IkaContext, build: Callable[[str], NewCase], *,
         if not inform_lead:
             return outcome
         first = procedure.sop.keys[0]
-        informed = apply(outcome.case, CompleteStep(first), actor=actor, now=now,
-                         procedure=procedure)
-        return Outcome(informed.case, [*outcome.events, *informed.events])
+        return outcome.then(apply(outcome.case, CompleteStep(first), actor=actor, now=now,
+                                  procedure=procedure))
 
     try:
         outcome = await create_case(sessions=services.sessions,

@@ -33,6 +33,7 @@ from bot.domain.case import (
     StepRun,
 )
 from bot.domain.rules import Outcome
+from storage import nudges
 from storage.models import (
     Approval,
     CaseRow,
@@ -311,6 +312,8 @@ async def _insert_case(session: AsyncSession, outcome: Outcome) -> Case:
     await _sync_history(session, row.id, case)
     _append_events(session, row.id, outcome.events)
     await session.flush()
+    await nudges.plan(session=session, nudges=outcome.nudges, drops=outcome.drops, now=at)
+    await session.flush()
     return dataclasses.replace(case, version=row.version)
 
 
@@ -344,6 +347,9 @@ async def save_outcome(*, session: AsyncSession, outcome: Outcome,
     case_id, version = matched
     await _sync_history(session, case_id, case)
     _append_events(session, case_id, outcome.events)
+    # The reminders the change plans or makes moot go in the same transaction: never lost.
+    await nudges.plan(session=session, nudges=outcome.nudges, drops=outcome.drops,
+                      now=_changed_at(outcome.events))
     await session.flush()  # constraint violations surface here, inside the caller's transaction
     return dataclasses.replace(case, version=version)
 

@@ -336,3 +336,44 @@ class ChatData(SQLModel, table=True):
     )
     data: dict[str, Any] = Field(default_factory=dict, sa_type=JSONData)
     updated_at: datetime = Field(sa_type=UTCDateTime)
+
+
+# --- reminders ---------------------------------------------------------------------------------
+
+
+class NudgeRow(SQLModel, table=True):
+    """A reminder owed to one chat: planned with the change that makes it due, sent once.
+
+    ``key`` is (case, step, round, kind, day, chat) as text, unique: planning the same nudge
+    twice, or after a restart, finds the row already there.
+    """
+
+    __tablename__ = "nudges"
+    __table_args__ = (
+        # The sweep's one query: pending rows by due time. Partial, so sent rows cost nothing.
+        Index("ix_nudges_pending_due_at", "due_at",
+              sqlite_where=text("sent_at IS NULL AND dropped_at IS NULL AND failed_at IS NULL"),
+              postgresql_where=text(
+                  "sent_at IS NULL AND dropped_at IS NULL AND failed_at IS NULL")),
+        Index("ix_nudges_case_id_step", "case_id", "step"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True, sa_type=SerialKey)
+    key: str = Field(max_length=NAME, unique=True)
+    case_id: int | None = Field(default=None, foreign_key="cases.id", sa_type=SerialKey)
+    step: str | None = Field(default=None, max_length=KEY)
+    round: int = 0
+    kind: str = Field(max_length=KEY)  # a NudgeKind value
+    day: date
+    seq: int = 0
+    target: str = Field(max_length=NAME)  # "division:BKKA" or "user:3001"
+    due_at: datetime = Field(sa_type=UTCDateTime)
+    planned_at: datetime = Field(sa_type=UTCDateTime)
+    claimed_by: str | None = Field(default=None, max_length=NAME)
+    claimed_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    attempts: int = 0
+    sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    message_id: int | None = Field(default=None, sa_type=BigInteger)
+    dropped_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    failed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    last_error: str | None = Field(default=None, sa_type=Text)

@@ -7,6 +7,7 @@ from datetime import date, datetime, timedelta
 
 from bot.domain.calendar import OfficeCalendar
 from bot.domain.case import Case, CaseStatus, Phase
+from bot.domain.reminders import Planner, ReminderPolicy
 from bot.domain.sop import Anchor, Capture, DueRule, Sop, StepDef
 
 
@@ -17,6 +18,12 @@ class Procedure:
     sop: Sop
     calendar: OfficeCalendar
     count_working_days: bool = False
+    reminders: ReminderPolicy = ReminderPolicy()
+
+    @property
+    def planner(self) -> Planner:
+        """Plans the reminders this procedure's cases are owed."""
+        return Planner(self.sop, self.calendar, self.reminders)
 
     def due_date(self, anchor: date, rule: DueRule) -> date:
         """The date a step is due, ``rule`` after ``anchor``, on a working day."""

@@ -28,6 +28,7 @@ from bot.domain.case import (
     StepRun,
 )
 from bot.domain.deadlines import Procedure
+from bot.domain.reminders import Drop, Nudge
 from bot.domain.sop import Capture, Owner, StepDef
 
 MAX_TITLE = 300
@@ -239,10 +240,17 @@ Action = (
 
 @dataclass
 class Outcome:
-    """The changed case and the events that record the change, in order."""
+    """The changed case, the events that record the change, and the reminders it plans/drops."""
 
     case: Case
     events: list[Event] = field(default_factory=list)
+    nudges: list[Nudge] = field(default_factory=list)
+    drops: list[Drop] = field(default_factory=list)
+
+    def then(self, later: Outcome) -> Outcome:
+        """This outcome followed by ``later`` (applied to this one's case), as one change."""
+        return Outcome(later.case, [*self.events, *later.events],
+                       [*self.nudges, *later.nudges], [*self.drops, *later.drops])
 
 
 # --- checks -------------------------------------------------------------------------------
@@ -331,7 +339,7 @@ def register_case(new: NewCase, *, actor: Actor, now: datetime, procedure: Proce
               "received_on": case.received_on.isoformat()},
     )
     events = [registered, _start(case, procedure.sop.keys[0], now, procedure, actor.user_id)]
-    return Outcome(case, events)
+    return _planned(case, events, procedure)
 
 
 def apply(
@@ -341,7 +349,12 @@ def apply(
     work = copy.deepcopy(case)
     handler = _HANDLERS[type(action)]
     events = handler(work, action, actor, now, procedure)
-    return Outcome(work, events)
+    return _planned(work, events, procedure)
+
+
+def _planned(case: Case, events: list[Event], procedure: Procedure) -> Outcome:
+    nudges, drops = procedure.planner.changes(case, events)
+    return Outcome(case, events, nudges, drops)
 
 
 def _start(case: Case, key: str, now: datetime, procedure: Procedure, by: int | None) -> Event:

@@ -26,9 +26,8 @@ async def seed_case(bot: Bot) -> None:
         new = NewCase(ref, "MOU kerjasama keselamatan sempadan", Instrument.MOU,
                       Level.BILATERAL, ("ID",), Source.KLN, "BKKA", now.date())
         registered = register_case(new, actor=ab, now=now, procedure=services.procedure)
-        informed = apply(registered.case, CompleteStep("receive"), actor=ab, now=now,
-                         procedure=services.procedure)
-        return Outcome(informed.case, [*registered.events, *informed.events])
+        return registered.then(apply(registered.case, CompleteStep("receive"), actor=ab,
+                                     now=now, procedure=services.procedure))
 
     outcome = await create_case(sessions=services.sessions, year=now.year, build=build)
     await announce(bot.app.bot, services, outcome)

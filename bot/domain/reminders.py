@@ -1,0 +1,180 @@
+"""Which reminders a case is owed, and when: pure functions of the case and the calendar.
+
+A reminder ("nudge") is due at the start of office hours on a working day, so it never falls
+outside them. Nudges are planned when a step starts (before the due date, on it, and the first
+overdue morning), and each overdue or chasing nudge plans the next working day's when it is
+sent, so a stalled case is chased every working day without anything scanning all cases.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from enum import StrEnum
+
+from bot.domain.calendar import WEEKDAYS, OfficeCalendar
+from bot.domain.case import Case, Event, StepRun
+from bot.domain.sop import Capture, Owner, Sop
+
+
+class NudgeKind(StrEnum):
+    """What a nudge says."""
+
+    DUE_SOON = "due_soon"  # the working day before the due date
+    DUE_TODAY = "due_today"
+    OVERDUE = "overdue"  # every working day after the due date, to the owner
+    ESCALATION = "escalation"  # from the Nth overdue working day, also to AB
+    DECISION = "decision"  # every working day while Ya/Tidak waits, to each approver
+    DIGEST = "digest"  # every week, all open cases, to AB
+
+
+class Audience(StrEnum):
+    """Who a nudge goes to; storage turns it into chats."""
+
+    AB = "ab"  # the International Division's chat
+    LEAD = "lead"  # the case's lead division's chat
+    APPROVERS = "approvers"  # each user registered as management, in private
+
+
+@dataclass(frozen=True)
+class ReminderPolicy:
+    """The SPEC's reminder defaults; each one comes from settings."""
+
+    days_before: int = 1  # working days before the due date for the "due soon" nudge
+    escalate_from: int = 2  # the overdue working day from which AB is told too
+    digest_weekday: int = 0  # Monday
+
+    @classmethod
+    def from_names(cls, days_before: int, escalate_from: int, digest_day: str) -> ReminderPolicy:
+        """From settings' values (a weekday name such as "mon")."""
+        return cls(days_before, escalate_from, WEEKDAYS.index(digest_day[:3].lower()))
+
+
+@dataclass(frozen=True)
+class Nudge:
+    """One reminder owed: its key is (case, step, round, kind, day, audience)."""
+
+    ref: str | None  # None for the digest
+    step: str | None
+    round: int
+    kind: NudgeKind
+    day: date  # the office day it belongs to
+    audience: Audience
+    at: datetime  # when it may go out: the start of office hours on ``day``
+    seq: int = 0  # the overdue working day it counts (1 = first), for escalation and wording
+
+
+@dataclass(frozen=True)
+class Drop:
+    """Pending nudges of a case to forget: of one step, or all when ``step`` is None."""
+
+    ref: str
+    step: str | None = None
+    kinds: tuple[NudgeKind, ...] | None = None  # None: every kind
+
+
+@dataclass(frozen=True)
+class Planner:
+    """Plans nudges on an office calendar under a policy."""
+
+    sop: Sop
+    calendar: OfficeCalendar
+    policy: ReminderPolicy = ReminderPolicy()
+
+    def morning(self, day: date) -> datetime:
+        """The start of office hours on ``day``."""
+        return self.calendar.at(day, self.calendar.office_start)
+
+    def owner(self, step: str) -> Audience:
+        """Who owns ``step``: AB's chat or the lead division's."""
+        return Audience.AB if self.sop.get(step).owner is Owner.AB else Audience.LEAD
+
+    def _nudge(self, case: Case, run: StepRun, kind: NudgeKind, day: date,
+               audience: Audience | None = None, seq: int = 0) -> Nudge:
+        return Nudge(case.ref, run.key, run.round, kind, day, audience or self.owner(run.key),
+                     self.morning(day), seq)
+
+    def for_step(self, case: Case, run: StepRun) -> list[Nudge]:
+        """A step just started (or moved its due date): before it, on it, the first overdue day.
+
+        Nudges whose morning came before the step started are left out: the card that
+        announced the step said it all.
+        """
+        cal = self.calendar
+        due = cal.local_date(run.due_at)
+        before = due
+        for _ in range(self.policy.days_before):
+            before = cal.previous_working_day(before)
+        planned = [
+            self._nudge(case, run, NudgeKind.DUE_SOON, before) if self.policy.days_before else None,
+            self._nudge(case, run, NudgeKind.DUE_TODAY, due),
+            *self._overdue(case, run, cal.after_working_day(due), 1),
+        ]
+        return [n for n in planned if n is not None and n.at >= run.started_at]
+
+    def _overdue(self, case: Case, run: StepRun, day: date, seq: int) -> list[Nudge]:
+        nudges = [self._nudge(case, run, NudgeKind.OVERDUE, day, seq=seq)]
+        # When AB owns the step its chat already hears every overdue day: nothing to escalate.
+        if seq >= self.policy.escalate_from and self.owner(run.key) is Audience.LEAD:
+            nudges.append(self._nudge(case, run, NudgeKind.ESCALATION, day, Audience.AB, seq))
+        return nudges
+
+    def for_decision(self, case: Case, run: StepRun, submitted: datetime) -> list[Nudge]:
+        """The Minit Cerai went up: approvers are chased from the next working day."""
+        day = self.calendar.after_working_day(self.calendar.local_date(submitted))
+        return [self._nudge(case, run, NudgeKind.DECISION, day, Audience.APPROVERS, 1)]
+
+    def following(self, nudge: Nudge) -> list[Nudge]:
+        """What a sent nudge leaves owed: the next working day's chase, or next week's digest."""
+        if nudge.kind is NudgeKind.DIGEST:
+            return [self.digest_after(nudge.day)]
+        if nudge.kind not in (NudgeKind.OVERDUE, NudgeKind.DECISION):
+            return []
+        day = self.calendar.after_working_day(nudge.day)
+        if nudge.kind is NudgeKind.DECISION:
+            return [Nudge(nudge.ref, nudge.step, nudge.round, nudge.kind, day, nudge.audience,
+                          self.morning(day), nudge.seq + 1)]
+        assert nudge.step is not None
+        owner = self.owner(nudge.step)
+        nudges = [Nudge(nudge.ref, nudge.step, nudge.round, NudgeKind.OVERDUE, day,
+                        owner, self.morning(day), nudge.seq + 1)]
+        if nudge.seq + 1 >= self.policy.escalate_from and owner is Audience.LEAD:
+            nudges.append(Nudge(nudge.ref, nudge.step, nudge.round, NudgeKind.ESCALATION, day,
+                                Audience.AB, self.morning(day), nudge.seq + 1))
+        return nudges
+
+    def digest_after(self, day: date) -> Nudge:
+        """The weekly digest due on the first digest weekday after ``day``."""
+        ahead = (self.policy.digest_weekday - day.weekday() - 1) % 7 + 1
+        digest_day = date.fromordinal(day.toordinal() + ahead)
+        opening = self.calendar.next_office_opening(self.morning(digest_day))
+        return Nudge(None, None, 0, NudgeKind.DIGEST, digest_day, Audience.AB, opening)
+
+    def first_digest(self, now: datetime) -> Nudge:
+        """The next digest from ``now`` (this morning's, if today is the day and it is early)."""
+        today = self.calendar.local_date(now)
+        return self.digest_after(date.fromordinal(today.toordinal() - 1))
+
+    def changes(self, case: Case, events: list[Event]) -> tuple[list[Nudge], list[Drop]]:
+        """The nudges to plan and to drop for a change that produced ``events``."""
+        plan: list[Nudge] = []
+        drop: list[Drop] = []
+        decision_key = self.sop.step_for(Capture.DECISION).key
+        for event in events:
+            if event.kind == "step_completed" and event.step:
+                drop.append(Drop(case.ref, event.step))
+            elif event.kind == "step_started" and event.step == case.current_step:
+                run = case.current_run
+                if run is not None:
+                    plan.extend(self.for_step(case, run))
+            elif event.kind == "negotiation_scheduled" and case.current_run is not None:
+                drop.append(Drop(case.ref, event.step))  # the due date moved: plan anew
+                plan.extend(self.for_step(case, case.current_run))
+            elif event.kind == "memo_submitted" and case.current_run is not None:
+                drop.append(Drop(case.ref, decision_key))  # the memo is in: chase the decision
+                plan.extend(self.for_decision(case, case.current_run, event.at))
+            elif event.kind == "decided":
+                drop.append(Drop(case.ref, decision_key))
+            elif event.kind in ("case_completed", "case_closed", "case_withdrawn"):
+                drop.append(Drop(case.ref))
+        return plan, drop

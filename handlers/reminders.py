@@ -1,0 +1,313 @@
+"""The sweep: send the nudges that are due, one message per chat, each at most once.
+
+The database says what is owed (storage.nudges); the scheduler only wakes the sweep up, and a
+tick that was missed costs nothing because the next one reads what is still owed. Nothing goes
+out outside office hours: what came due then waits for the next office morning.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import uuid
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
+
+from bot.callbacks import Approve, Report, encode
+from bot.domain.case import Case
+from bot.domain.reminders import Audience, NudgeKind
+from bot.i18n import Translator
+from bot.messages import step_heading
+from bot.services import Services
+from handlers.cards import ab_division, division_name, due_line, esc, working_days_late
+from storage.cases import list_open_cases, load_case
+from storage.models import Division, User
+from storage.nudges import Claimed, any_due, claim_due, mark_failed, mark_sent, plan, release
+from storage.org import list_divisions, list_users
+
+log = logging.getLogger(__name__)
+
+LEASE = timedelta(minutes=5)  # a claim outlives any send; a dead sweeper's rows come back
+MAX_LINES = 20  # per message: well inside Telegram's 4096 characters and 100 buttons
+DIGEST_LINES = 40
+_AUDIENCE = {NudgeKind.DECISION: Audience.APPROVERS, NudgeKind.DIGEST: Audience.AB,
+             NudgeKind.ESCALATION: Audience.AB}
+
+
+def holder_name() -> str:
+    """Who claims: this process, recognisably in the log."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+@dataclass
+class SweepReport:
+    """What one sweep did: for logs, tests and the benchmark."""
+
+    claimed: int = 0
+    messages: int = 0
+    failed: list[str] = field(default_factory=list)  # targets that cannot be reached
+    postponed: int = 0
+
+
+async def sweep(bot: Bot, services: Services, *, holder: str, now: datetime | None = None
+                ) -> SweepReport:
+    """Send every nudge due by ``now``, batched per chat; plan the ones they lead to."""
+    now = now or services.now()
+    report = SweepReport()
+    if not services.procedure.calendar.is_office_hours(now):
+        return report
+    async with services.sessions() as session:
+        if not await any_due(session=session, now=now):
+            return report
+    claimed = await _claim_all(services, holder, now)
+    report.claimed = len(claimed)
+    by_target: dict[str, list[Claimed]] = defaultdict(list)
+    for row in claimed:
+        by_target[row.target].append(row)
+    context = await _Context.load(services, claimed)
+    for target, rows in by_target.items():
+        await _deliver(bot, services, context, target, rows, now, report)
+    return report
+
+
+async def _claim_all(services: Services, holder: str, now: datetime) -> list[Claimed]:
+    """Claim what is due; a sent chase plans tomorrow's, which an outage may make due too."""
+    planner = services.procedure.planner
+    claimed: list[Claimed] = []
+    while True:
+        async with services.sessions() as session, session.begin():
+            batch = await claim_due(session=session, now=now, holder=holder, lease=LEASE)
+            following = [n for row in batch
+                         for n in planner.following(row.nudge(_AUDIENCE.get(row.kind,
+                                                                             Audience.LEAD)))]
+            await plan(session=session, nudges=following, now=now)
+        if not batch:
+            return claimed
+        claimed.extend(batch)
+
+
+@dataclass
+class _Context:
+    """The cases, chats and people a batch of nudges speaks of, loaded once."""
+
+    cases: Mapping[str, Case]
+    divisions: Mapping[str, Division]
+    users: Mapping[int, User]
+    open_cases: Sequence[Case]
+
+    @classmethod
+    async def load(cls, services: Services, claimed: Sequence[Claimed]) -> _Context:
+        refs = {row.ref for row in claimed if row.ref}
+        async with services.sessions() as session:
+            cases = {}
+            for ref in sorted(refs):
+                case = await load_case(session=session, ref=ref)
+                if case is not None:
+                    cases[ref] = case
+            divisions = {d.code: d for d in await list_divisions(session=session)}
+            users = {u.telegram_id: u for u in await list_users(session=session)}
+            digest = any(row.kind is NudgeKind.DIGEST for row in claimed)
+            open_cases = await list_open_cases(session=session) if digest else []
+        return cls(cases, divisions, users, open_cases)
+
+    def chat(self, target: str, services: Services) -> tuple[int | None, Translator]:
+        """The chat id behind a target, and its language."""
+        kind, _, ident = target.partition(":")
+        if kind == "division":
+            division = self.divisions.get(ident)
+            lang = division.language if division else None
+            return (division.chat_id if division else None), services.translator(lang)
+        user = self.users.get(int(ident)) if ident.lstrip("-").isdigit() else None
+        return (user.telegram_id if user else None), services.translator(
+            user.language if user else None)
+
+
+async def _deliver(bot: Bot, services: Services, context: _Context, target: str,
+                   rows: list[Claimed], now: datetime, report: SweepReport) -> None:
+    chat_id, t = context.chat(target, services)
+    ids = [row.id for row in rows]
+    if chat_id is None:
+        await _give_up(services, ids, f"{target} has no chat", now)
+        report.failed.append(target)
+        return
+    for text, markup, part in _messages(rows, context, services, t, now):
+        part_ids = [row.id for row in part]
+        try:
+            message = await bot.send_message(chat_id, text, reply_markup=markup)
+        except RetryAfter as error:  # the rate limiter already waited and retried
+            await _postpone(services, part_ids, str(error), now + _seconds(error.retry_after))
+            report.postponed += len(part)
+        except Forbidden as error:
+            await _unreachable(bot, services, context, target, part_ids, str(error), now)
+            report.failed.append(target)
+            return
+        except BadRequest as error:
+            if "chat not found" not in str(error).lower():
+                raise
+            await _unreachable(bot, services, context, target, part_ids, str(error), now)
+            report.failed.append(target)
+            return
+        except (NetworkError, TelegramError) as error:  # timeouts, 5xx: try again later
+            attempts = max(row.attempts for row in part)
+            await _postpone(services, part_ids, str(error),
+                            now + timedelta(minutes=min(2 ** attempts, 60)))
+            report.postponed += len(part)
+        else:
+            async with services.sessions() as session, session.begin():
+                await mark_sent(session=session, ids=part_ids, message_id=message.message_id,
+                                now=now)
+            report.messages += 1
+
+
+def _seconds(value: int | timedelta) -> timedelta:
+    return value if isinstance(value, timedelta) else timedelta(seconds=value)
+
+
+async def _postpone(services: Services, ids: list[int], error: str, when: datetime) -> None:
+    async with services.sessions() as session, session.begin():
+        await release(session=session, ids=ids, error=error, retry_at=when)
+
+
+async def _give_up(services: Services, ids: list[int], error: str, now: datetime) -> None:
+    async with services.sessions() as session, session.begin():
+        await mark_failed(session=session, ids=ids, error=error, now=now)
+
+
+async def _unreachable(bot: Bot, services: Services, context: _Context, target: str,
+                       ids: list[int], error: str, now: datetime) -> None:
+    """Record a chat that blocked or lost the bot, and tell AB, instead of retrying forever."""
+    await _give_up(services, ids, error, now)
+    log.warning("reminders to %s cannot be delivered: %s", target, error)
+    ab = ab_division(context.divisions)
+    if ab is None or ab.chat_id is None or target == f"division:{ab.code}":
+        return
+    t = services.translator(ab.language)
+    kind, _, ident = target.partition(":")
+    who = (division_name(context.divisions.get(ident), t) if kind == "division"
+           else (context.users[int(ident)].name if int(ident) in context.users else ident))
+    text = t.gettext("ikabot cannot reach {who} (the bot was blocked or removed), so {n} "
+                     "reminder(s) were not delivered. Please check the chat.").format(
+        who=esc(who), n=len(ids))
+    try:
+        await bot.send_message(ab.chat_id, text)
+    except TelegramError as problem:
+        log.warning("cannot tell AB either: %s", problem)
+
+
+# --- wording -----------------------------------------------------------------------------------
+
+Message = tuple[str, InlineKeyboardMarkup | None, list[Claimed]]
+
+
+def _messages(rows: list[Claimed], context: _Context, services: Services, t: Translator,
+              now: datetime) -> list[Message]:
+    """One message per chat (split when long): a line and a button per case."""
+    messages: list[Message] = []
+    digests = [row for row in rows if row.kind is NudgeKind.DIGEST]
+    if digests:
+        messages.extend(_digest(digests, context, services, t, now))
+    per_case: dict[str, list[Claimed]] = defaultdict(list)
+    for row in rows:
+        if row.kind is not NudgeKind.DIGEST and row.ref is not None:
+            per_case[row.ref].append(row)
+    items = sorted(per_case.items())
+    for start in range(0, len(items), MAX_LINES):
+        chunk = items[start:start + MAX_LINES]
+        lines = [t.gettext("<b>ikabot reminders</b>")]
+        buttons: list[list[InlineKeyboardButton]] = []
+        part: list[Claimed] = []
+        for ref, case_rows in chunk:
+            part.extend(case_rows)
+            case = context.cases.get(ref)
+            if case is None:
+                continue
+            lines.append(_line(case, case_rows, context, services, t, now))
+            buttons.extend(_buttons(case, case_rows, t))
+        markup = InlineKeyboardMarkup(buttons) if buttons else None
+        messages.append(("\n\n".join(lines), markup, part))
+    return messages
+
+
+def _line(case: Case, rows: list[Claimed], context: _Context, services: Services,
+          t: Translator, now: datetime) -> str:
+    procedure = services.procedure
+    run = case.current_run
+    kinds = {row.kind for row in rows}
+    title = f"<b>{esc(case.ref)}</b> · {esc(case.title)}"
+    if run is None:
+        return title
+    step = esc(step_heading(procedure.sop, run.key, t))
+    if NudgeKind.DECISION in kinds:
+        return "\n".join([title, t.gettext("The Minit Cerai awaits your decision, Ya or Tidak.")])
+    lead = esc(division_name(context.divisions.get(case.lead_division), t))
+    what = due_line(run, t, procedure, now)
+    if NudgeKind.ESCALATION in kinds:
+        late = working_days_late(run, procedure, now)
+        head = t.gettext("Escalation: {division} is {n} working day(s) late.").format(
+            division=lead, n=late)
+    elif NudgeKind.OVERDUE in kinds:
+        head = t.gettext("Overdue: please report this step done.")
+    elif NudgeKind.DUE_TODAY in kinds:
+        head = t.gettext("Due today.")
+    else:
+        head = t.gettext("Due soon.")
+    return "\n".join([title, step, f"{head} {what}"])
+
+
+def _buttons(case: Case, rows: list[Claimed], t: Translator) -> list[list[InlineKeyboardButton]]:
+    run = case.current_run
+    kinds = {row.kind for row in rows}
+    if run is None or kinds == {NudgeKind.ESCALATION}:
+        return []  # AB is told; the lead division reports
+    if NudgeKind.DECISION in kinds:
+        return [[
+            InlineKeyboardButton(f"Ya · {case.ref}", callback_data=encode(
+                Approve(case.ref, case.round, True))),
+            InlineKeyboardButton(f"Tidak · {case.ref}", callback_data=encode(
+                Approve(case.ref, case.round, False))),
+        ]]
+    label = t.gettext("✅ Report done: {ref}").format(ref=case.ref)
+    return [[InlineKeyboardButton(label, callback_data=encode(Report(case.ref, run.key)))]]
+
+
+def _digest(rows: list[Claimed], context: _Context, services: Services, t: Translator,
+            now: datetime) -> list[Message]:
+    procedure = services.procedure
+    runs = [(c, c.current_run) for c in context.open_cases if c.current_run is not None]
+    late = {c.ref: working_days_late(run, procedure, now) for c, run in runs}
+    runs.sort(key=lambda pair: (-late[pair[0].ref], pair[1].due_at))
+    lines = [t.gettext("<b>Weekly digest</b>: {open} open case(s), {late} overdue.").format(
+        open=len(runs), late=sum(1 for n in late.values() if n))]
+    for case, run in runs[:DIGEST_LINES]:
+        lines.append(f"{esc(case.ref)} · {esc(step_heading(procedure.sop, run.key, t))}\n"
+                     + due_line(run, t, procedure, now))
+    if len(runs) > DIGEST_LINES:
+        lines.append(t.gettext("…and {n} more: /status lists them all.").format(
+            n=len(runs) - DIGEST_LINES))
+    return [("\n\n".join(lines), None, rows)]
+
+
+async def start_sweeping(application: object, services: Services, bot: Bot) -> None:
+    """At start: plan the next digest, catch up on what came due while down, then sweep
+    every SWEEP_INTERVAL_SECONDS (a missed tick is harmless: the next reads what is owed)."""
+    now = services.now()
+    async with services.sessions() as session, session.begin():
+        await plan(session=session, nudges=[services.procedure.planner.first_digest(now)],
+                   now=now)
+    holder = holder_name()
+    await sweep(bot, services, holder=holder)
+
+    async def tick(context: object) -> None:
+        await sweep(bot, services, holder=holder)
+
+    interval = services.settings.sweep_interval_seconds
+    job_queue = application.job_queue  # type: ignore[attr-defined]
+    job_queue.run_repeating(tick, interval=interval, first=interval, name="sweep",
+                            job_kwargs={"misfire_grace_time": None, "coalesce": True,
+                                        "max_instances": 1})
