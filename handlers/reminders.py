@@ -34,8 +34,7 @@ from storage.org import list_divisions, list_users
 log = logging.getLogger(__name__)
 
 LEASE = timedelta(minutes=5)  # a claim outlives any send; a dead sweeper's rows come back
-MAX_LINES = 20  # per message: well inside Telegram's 4096 characters and 100 buttons
-DIGEST_LINES = 40
+DIGEST_LINES = 20  # the rest is a /status away; the message stays under Telegram's limit
 _AUDIENCE = {NudgeKind.DECISION: Audience.APPROVERS, NudgeKind.DIGEST: Audience.AB,
              NudgeKind.ESCALATION: Audience.AB}
 
@@ -203,34 +202,54 @@ async def _unreachable(bot: Bot, services: Services, context: _Context, target: 
 # --- wording -----------------------------------------------------------------------------------
 
 Message = tuple[str, InlineKeyboardMarkup | None, list[Claimed]]
+MAX_TEXT = 3800  # under Telegram's 4096, with room for the heading
+MAX_BUTTON_ROWS = 20
+
+
+@dataclass
+class _Block:
+    """One case's lines and buttons (or the digest), to be packed into messages."""
+
+    text: str
+    buttons: list[list[InlineKeyboardButton]]
+    rows: list[Claimed]
 
 
 def _messages(rows: list[Claimed], context: _Context, services: Services, t: Translator,
               now: datetime) -> list[Message]:
-    """One message per chat (split when long): a line and a button per case."""
-    messages: list[Message] = []
-    digests = [row for row in rows if row.kind is NudgeKind.DIGEST]
-    if digests:
-        messages.extend(_digest(digests, context, services, t, now))
+    """As few messages as fit: every nudge due for one chat in one message, a button per case."""
     per_case: dict[str, list[Claimed]] = defaultdict(list)
+    blocks: list[_Block] = []
     for row in rows:
         if row.kind is not NudgeKind.DIGEST and row.ref is not None:
             per_case[row.ref].append(row)
-    items = sorted(per_case.items())
-    for start in range(0, len(items), MAX_LINES):
-        chunk = items[start:start + MAX_LINES]
-        lines = [t.gettext("<b>ikabot reminders</b>")]
-        buttons: list[list[InlineKeyboardButton]] = []
-        part: list[Claimed] = []
-        for ref, case_rows in chunk:
-            part.extend(case_rows)
-            case = context.cases.get(ref)
-            if case is None:
-                continue
-            lines.append(_line(case, case_rows, context, services, t, now))
-            buttons.extend(_buttons(case, case_rows, t))
-        markup = InlineKeyboardMarkup(buttons) if buttons else None
-        messages.append(("\n\n".join(lines), markup, part))
+    for ref, case_rows in sorted(per_case.items()):
+        case = context.cases.get(ref)
+        if case is None:  # the case is gone from the database: nothing to say
+            blocks.append(_Block("", [], case_rows))
+            continue
+        blocks.append(_Block(_line(case, case_rows, context, services, t, now),
+                             _buttons(case, case_rows, t), case_rows))
+    digests = [row for row in rows if row.kind is NudgeKind.DIGEST]
+    if digests:
+        blocks.append(_Block(_digest(context, services, t, now), [], digests))
+    heading = t.gettext("<b>ikabot reminders</b>")
+    messages: list[Message] = []
+    text = heading
+    buttons: list[list[InlineKeyboardButton]] = []
+    part: list[Claimed] = []
+    for block in blocks:
+        full = (len(text) + len(block.text) > MAX_TEXT
+                or len(buttons) + len(block.buttons) > MAX_BUTTON_ROWS)
+        if full and part:
+            messages.append((text, InlineKeyboardMarkup(buttons) if buttons else None, part))
+            text, buttons, part = heading, [], []
+        if block.text:
+            text += "\n\n" + block.text
+        buttons += block.buttons
+        part += block.rows
+    if part:
+        messages.append((text, InlineKeyboardMarkup(buttons) if buttons else None, part))
     return messages
 
 
@@ -248,9 +267,8 @@ def _line(case: Case, rows: list[Claimed], context: _Context, services: Services
     lead = esc(division_name(context.divisions.get(case.lead_division), t))
     what = due_line(run, t, procedure, now)
     if NudgeKind.ESCALATION in kinds:
-        late = working_days_late(run, procedure, now)
-        head = t.gettext("Escalation: {division} is {n} working day(s) late.").format(
-            division=lead, n=late)
+        head = t.gettext("Escalation: {division} has not reported this step done.").format(
+            division=lead)
     elif NudgeKind.OVERDUE in kinds:
         head = t.gettext("Overdue: please report this step done.")
     elif NudgeKind.DUE_TODAY in kinds:
@@ -276,8 +294,8 @@ def _buttons(case: Case, rows: list[Claimed], t: Translator) -> list[list[Inline
     return [[InlineKeyboardButton(label, callback_data=encode(Report(case.ref, run.key)))]]
 
 
-def _digest(rows: list[Claimed], context: _Context, services: Services, t: Translator,
-            now: datetime) -> list[Message]:
+def _digest(context: _Context, services: Services, t: Translator, now: datetime) -> str:
+    """All open cases, overdue first: what AB reads on Monday morning."""
     procedure = services.procedure
     runs = [(c, c.current_run) for c in context.open_cases if c.current_run is not None]
     late = {c.ref: working_days_late(run, procedure, now) for c, run in runs}
@@ -290,7 +308,7 @@ def _digest(rows: list[Claimed], context: _Context, services: Services, t: Trans
     if len(runs) > DIGEST_LINES:
         lines.append(t.gettext("…and {n} more: /status lists them all.").format(
             n=len(runs) - DIGEST_LINES))
-    return [("\n\n".join(lines), None, rows)]
+    return "\n\n".join(lines)
 
 
 async def start_sweeping(application: object, services: Services, bot: Bot) -> None:

@@ -72,6 +72,11 @@ class Drop:
     step: str | None = None
     kinds: tuple[NudgeKind, ...] | None = None  # None: every kind
 
+    def matches(self, nudge: Nudge) -> bool:
+        """True when this drop forgets ``nudge``."""
+        return (nudge.ref == self.ref and (self.step is None or nudge.step == self.step)
+                and (self.kinds is None or nudge.kind in self.kinds))
+
 
 @dataclass(frozen=True)
 class Planner:

@@ -249,8 +249,9 @@ class Outcome:
 
     def then(self, later: Outcome) -> Outcome:
         """This outcome followed by ``later`` (applied to this one's case), as one change."""
+        kept = [n for n in self.nudges if not any(d.matches(n) for d in later.drops)]
         return Outcome(later.case, [*self.events, *later.events],
-                       [*self.nudges, *later.nudges], [*self.drops, *later.drops])
+                       [*kept, *later.nudges], [*self.drops, *later.drops])
 
 
 # --- checks -------------------------------------------------------------------------------
