@@ -205,6 +205,14 @@ def cmd_run(args: argparse.Namespace, redactor: RedactSecrets) -> int:
     return EXIT_OK
 
 
+def cmd_demo(args: argparse.Namespace, redactor: RedactSecrets) -> int:
+    """Play a whole case against a loopback fake of Telegram, printing the conversation."""
+    from bot.demo import play
+
+    asyncio.run(play(args.lang, sys.stdout))
+    return EXIT_OK
+
+
 def cmd_db_upgrade(args: argparse.Namespace, redactor: RedactSecrets) -> int:
     """Create or upgrade the database schema."""
     settings = load_settings()
@@ -343,6 +351,12 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser(
         "i18n", help="extract messages, update the ms and en catalogs, compile them to check"
     ).set_defaults(handler=cmd_i18n)
+
+    demo = commands.add_parser(
+        "demo", help="play a whole case with the real bot and a fake Telegram (no token needed)")
+    demo.add_argument("--lang", choices=LANGUAGES, default="ms",
+                      help="the language everyone speaks in the demo (default ms)")
+    demo.set_defaults(handler=cmd_demo)
     return parser
 
 

@@ -6,10 +6,12 @@ worded the same way everywhere and no change goes unannounced.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 
 from sqlmodel.ext.asyncio.session import AsyncSession
+from telegram.error import TelegramError
 
 from bot.context import IkaContext
 from bot.domain.case import Actor, Case
@@ -17,6 +19,8 @@ from bot.domain.rules import Action, CompleteStep, NewCase, Outcome, Refused, ap
 from bot.messages import refusal
 from handlers.notify import announce
 from storage.cases import ConcurrentChange, UnknownCase, change_case_with, create_case
+
+log = logging.getLogger(__name__)
 
 ActionFor = Action | Callable[[Case], Action]
 # For an action that needs rows of its own written in the same transaction (a document).
@@ -62,8 +66,16 @@ async def perform(context: IkaContext, ref: str, action: ActionFor | None = None
     except ConcurrentChange:
         return t.gettext("Case {ref} changed at the same moment. Please look at it again and "
                          "retry.").format(ref=ref)
-    await announce(context.bot, services, outcome)
+    await _announce(context, outcome)
     return outcome
+
+
+async def _announce(context: IkaContext, outcome: Outcome) -> None:
+    """Tell the chats; the change is saved already, so a failure here is logged, not raised."""
+    try:
+        await announce(context.bot, context.services, outcome)
+    except TelegramError:
+        log.exception("%s: saved, but the chats could not all be told", outcome.case.ref)
 
 
 async def register(context: IkaContext, build: Callable[[str], NewCase], *,
@@ -94,5 +106,5 @@ async def register(context: IkaContext, build: Callable[[str], NewCase], *,
                                     build=build_outcome)
     except Refused as refused:
         return refusal(refused.reason, refused.details, t, sop=procedure.sop)
-    await announce(context.bot, services, outcome)
+    await _announce(context, outcome)
     return outcome
