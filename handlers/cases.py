@@ -64,7 +64,6 @@ State = str | int | None
 E = TypeVar("E", bound=StrEnum)
 
 
-
 # --- the answers so far ------------------------------------------------------------------------
 
 
@@ -227,8 +226,8 @@ def _member(kind: type[E], value: str) -> E | None:
     return next((member for member in kind if member.value == value), None)
 
 
-async def _tapped(update: Update, context: IkaContext, field: str) -> tuple[CallbackQuery, str]:
-    """The query and the value tapped for ``field`` (the patterns let nothing else through)."""
+def _tapped(update: Update, field: str) -> tuple[CallbackQuery, str]:
+    """The query, and the value tapped for ``field`` ("" for anything else)."""
     query = update.callback_query
     assert query is not None
     button = decode(query.data)
@@ -273,8 +272,7 @@ async def start_new(update: Update, context: IkaContext) -> State:
         await message.reply_text(t.gettext(
             "Only officers of Bahagian Antarabangsa (AB) can register a new case."))
         return END
-    _drop_draft(context)
-    _draft(context)
+    _drop_draft(context)  # /new again starts afresh
     if chat.type == Chat.PRIVATE:
         await message.reply_text(_ask_title(t))
         return TITLE
@@ -286,7 +284,6 @@ async def start_new(update: Update, context: IkaContext) -> State:
         await message.reply_text(t.gettext(
             "I cannot write to you privately yet. Please open a private chat with me, press "
             "Start, then send /new again."))
-        _drop_draft(context)
         return END
     await message.reply_text(t.gettext(
         "{name}, I have written to you in a private chat to register the case.").format(
@@ -312,7 +309,7 @@ async def receive_title(update: Update, context: IkaContext) -> State:
 
 async def choose_instrument(update: Update, context: IkaContext) -> State:
     """The kind of instrument, from its button."""
-    query, value = await _tapped(update, context, "instrument")
+    query, value = _tapped(update, "instrument")
     instrument = _member(Instrument, value)
     if instrument is None:
         return await _stale(query, context)
@@ -323,7 +320,7 @@ async def choose_instrument(update: Update, context: IkaContext) -> State:
 
 async def choose_level(update: Update, context: IkaContext) -> State:
     """The level (Tahap), from its button."""
-    query, value = await _tapped(update, context, "level")
+    query, value = _tapped(update, "level")
     level = _member(Level, value)
     if level is None:
         return await _stale(query, context)
@@ -367,7 +364,7 @@ async def receive_country(update: Update, context: IkaContext) -> State:
 
 async def pick_country(update: Update, context: IkaContext) -> State:
     """A country chosen among look-alikes."""
-    query, code = await _tapped(update, context, "country")
+    query, code = _tapped(update, "country")
     t = context.t
     # a forged code must still be a country ikabot knows by name
     if code not in t.find_countries(code):
@@ -403,7 +400,7 @@ async def _add_country(message: Message, context: IkaContext, code: str) -> Stat
 
 async def countries_done(update: Update, context: IkaContext) -> State:
     """Done adding countries (at least one)."""
-    query, value = await _tapped(update, context, "countries")
+    query, value = _tapped(update, "countries")
     t = context.t
     if value != "done":
         return await _stale(query, context)
@@ -419,7 +416,7 @@ async def countries_done(update: Update, context: IkaContext) -> State:
 
 async def choose_source(update: Update, context: IkaContext) -> State:
     """Where the information came from."""
-    query, value = await _tapped(update, context, "source")
+    query, value = _tapped(update, "source")
     source = _member(Source, value)
     if source is None:
         return await _stale(query, context)
@@ -430,7 +427,7 @@ async def choose_source(update: Update, context: IkaContext) -> State:
 
 async def choose_lead(update: Update, context: IkaContext) -> State:
     """The lead division, checked to be a division that may lead cases."""
-    query, code = await _tapped(update, context, "lead")
+    query, code = _tapped(update, "lead")
     async with context.services.sessions() as session:
         division = await get_division(session=session, code=code) if code else None
     if division is None or division.kind != DivisionKind.DIVISION.value:
@@ -442,7 +439,7 @@ async def choose_lead(update: Update, context: IkaContext) -> State:
 
 async def choose_received(update: Update, context: IkaContext) -> State:
     """Received today or yesterday, from the buttons."""
-    query, value = await _tapped(update, context, "received")
+    query, value = _tapped(update, "received")
     if value not in ("today", "yesterday"):
         return await _stale(query, context)
     today = context.services.procedure.calendar.local_date(context.services.now())
@@ -480,7 +477,7 @@ async def receive_date(update: Update, context: IkaContext) -> State:
 
 async def confirm(update: Update, context: IkaContext) -> State:
     """Register the case on ✅ (once, however often it is tapped), or drop it on ✖️."""
-    query, value = await _tapped(update, context, "confirm")
+    query, value = _tapped(update, "confirm")
     if value not in ("yes", "no"):
         return await _stale(query, context)
     t = context.t

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlmodel import update
+from sqlmodel import select, update
 
+from bot.app import build_application, serving
 from bot.domain.case import Case, Instrument, Level, Source
 from bot.fake_telegram.world import Message
 from storage.cases import list_open_cases, load_case
-from storage.models import Division
-from tests.e2e.conftest import CHATS, Bot
+from storage.db import make_engine, session_factory
+from storage.models import ConversationState, Division, UserData
+from tests.e2e.conftest import CHATS, Bot, Stage
 
 AMINAH, RAJESH, CHONG, FARAH, ADMIN = 1001, 1002, 2001, 4001, 9001
 REF = "IKA-2026-001"
@@ -256,3 +258,50 @@ async def test_a_lead_division_without_a_chat_is_left_to_ab_to_inform(bot: Bot) 
     card = await bot.world.wait_for_message(CHATS["AB"], contains="Langkah 1")
     assert REF in card.text
     assert (await the_case(bot)).current_step == "receive"
+
+
+async def test_a_registration_half_done_is_finished_after_a_restart(stage: Stage) -> None:
+    world, rajesh = stage.world, stage.user(RAJESH)
+    async with serving(build_application(stage.settings, clock=stage.clock)):
+        await world.send_text(rajesh, "/new")
+        await world.wait_for_message(RAJESH, contains="New IKA case")
+        await world.send_text(rajesh, "ASEAN declaration on migrant workers")
+        question = await world.wait_for_message(RAJESH, contains="kind of instrument")
+        await world.tap(rajesh, question, question.data_for("Declaration"))
+        question = await world.wait_for_message(RAJESH, contains="level")
+        await world.tap(rajesh, question, question.data_for("Regional (ASEAN)"))
+        await world.wait_for_message(RAJESH, contains="Which countries")
+        await world.send_text(rajesh, "Thailand")
+        await world.wait_for_message(RAJESH, contains="Countries so far")
+    # ikabot stopped half-way: where Rajesh stood, and his answers, are in the database as JSON.
+    engine = make_engine(stage.settings.database_url)
+    try:
+        async with session_factory(engine)() as session:
+            state = (await session.exec(select(ConversationState))).one()
+            draft = await session.get(UserData, RAJESH)
+    finally:
+        await engine.dispose()
+    assert (state.name, state.state) == ("new_case", "countries")
+    assert draft is not None and draft.data["new_case"] == {
+        "title": "ASEAN declaration on migrant workers", "instrument": "declaration",
+        "level": "regional", "countries": ["TH"]}
+
+    async with serving(build_application(stage.settings, clock=stage.clock)) as restarted:
+        await world.send_text(rajesh, "Vietnam")
+        listed = await world.wait_for_message(RAJESH, contains="Thailand and Vietnam")
+        await world.tap(rajesh, listed, listed.data_for("Done"))
+        question = await world.wait_for_message(RAJESH, contains="Where did the information")
+        await world.tap(rajesh, question, question.data_for("Instruction from KDN top management"))
+        question = await world.wait_for_message(RAJESH, contains="Which division")
+        await world.tap(rajesh, question,
+                        question.data_for("Immigration Management Division (BPI)"))
+        question = await world.wait_for_message(RAJESH, contains="When was")
+        await world.tap(rajesh, question, question.data_for("Yesterday"))
+        summary = await world.wait_for_message(RAJESH, contains="Please check")
+        await world.tap(rajesh, summary, summary.data_for("✅ Register"))
+        await world.wait_for_message(RAJESH, contains="Case registered: IKA-2026-001")
+        async with restarted.services.sessions() as session:
+            case = await load_case(session=session, ref=REF)
+        assert case is not None and case.countries == ("TH", "VN")
+        assert (case.level, case.source, case.lead_division, case.received_on) == (
+            Level.REGIONAL, Source.MANAGEMENT, "BPI", date(2026, 8, 31))
