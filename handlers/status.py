@@ -56,13 +56,13 @@ def shown_length(text: str) -> int:
 
 def _split_line(line: str, budget: int) -> list[str]:
     """A line too long for a page, as plain pieces that each fit (its markup is dropped)."""
-    plain = html.unescape(_TAG.sub("", line))
-    pieces, piece = [], ""
-    for char in plain:
-        if shown_length(esc(piece + char)) > budget:
+    pieces, piece, size = [], "", 0
+    for char in html.unescape(_TAG.sub("", line)):
+        width = len(char.encode("utf-16-le")) // 2
+        if size + width > budget:
             pieces.append(esc(piece))
-            piece = ""
-        piece += char
+            piece, size = "", 0
+        piece, size = piece + char, size + width
     return [*pieces, esc(piece)]
 
 
@@ -351,7 +351,8 @@ async def show_status(update: Update, context: IkaContext) -> None:
     pages = await _pages(context, what)
     if pages is None:
         await message.reply_text(
-            context.t.gettext("There is no case {ref}.").format(ref=esc(what)) + "\n"
+            # what was typed is shown back, but never so much that the answer is refused
+            context.t.gettext("There is no case {ref}.").format(ref=esc(what[:40])) + "\n"
             + context.t.gettext("/status lists the open cases."))
         return
     await message.reply_text(pages[0], reply_markup=page_markup(what, 0, len(pages)))

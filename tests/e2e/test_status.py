@@ -176,6 +176,8 @@ async def test_unknown_reference(bot: Bot) -> None:
     assert reply.text == "Tiada kes IKA-2026-999.\n/status menyenaraikan kes yang masih terbuka."
     group = await ask(bot, 2001, "/status <b>nonsense", chat=CHATS["BKKA"])
     assert group.text.startswith("Tiada kes <B>NONSENSE.")
+    long = await ask(bot, AMINAH, "/status " + "x" * 4000)
+    assert long.text.startswith("Tiada kes XXXX") and len(long.text) < 200
 
 
 async def walk(bot: Bot, who: int, message: Message) -> list[str]:
