@@ -40,6 +40,7 @@ from handlers import (
     steps,
 )
 from storage.db import make_engine, session_factory
+from storage.leader import Leadership, LeadershipLost
 from storage.migrate import upgrade
 from storage.persistence import DatabasePersistence
 
@@ -59,6 +60,8 @@ def build_services(settings: Settings, *, clock: Clock = utc_now) -> Services:
         translators=load_translators(settings.default_language),
         engine=engine,
         sessions=session_factory(engine),
+        leadership=Leadership(settings.database_url,
+                              retry_seconds=settings.leader_retry_seconds),
         clock=clock,
     )
 
@@ -86,18 +89,48 @@ def handler_groups() -> list[tuple[int, list[BaseHandler[Any, Any, Any]]]]:
     ]
 
 
+async def _take_over(services: Services) -> None:
+    """Become the instance that serves the database (a standby waits here), then upgrade it.
+
+    The persistence calls this before it loads anything, in Application.initialize: a standby
+    must not load conversations at start that would be stale by the time it takes over.
+    """
+    await services.leadership.acquire()
+    await upgrade(services.engine)
+
+
 async def _post_init(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     services: Services = application.services  # type: ignore[attr-defined]
-    # The schema is already up to date: the persistence upgraded it before loading from it,
-    # in Application.initialize, which runs before post_init.
+    # This instance serves the database and its schema is up to date: the persistence saw to
+    # both before loading from it, in Application.initialize, which runs before post_init.
     await menus.register_commands(application.bot, services)
     await reminders.start_sweeping(application, services, application.bot)
+    _watch_leadership(application, services)
     log.info("ikabot is ready")
+
+
+def _watch_leadership(application: Application[Any, Any, Any, Any, Any, Any],
+                      services: Services) -> None:
+    """A leader whose lock's connection broke stops serving, so that a standby takes over."""
+    leadership = services.leadership
+    if not leadership.shared:
+        return
+
+    async def check(context: object) -> None:
+        if not await leadership.still_held():
+            log.error("leader: the lock's connection to %s broke; stopping so that a standby "
+                      "takes over", leadership.where)
+            application.stop_running()
+
+    assert application.job_queue is not None
+    application.job_queue.run_repeating(check, interval=leadership.retry_seconds,
+                                        name="leadership")
 
 
 async def _post_shutdown(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     services: Services = application.services  # type: ignore[attr-defined]
     await services.engine.dispose()
+    await services.leadership.release()
 
 
 def build_application(settings: Settings, *, services: Services | None = None,
@@ -105,6 +138,11 @@ def build_application(settings: Settings, *, services: Services | None = None,
     """The whole bot, ready for ``run_polling`` / ``run_webhook`` or a test's ``async with``."""
     if settings.telegram_bot_token is None:
         raise ValueError("TELEGRAM_BOT_TOKEN is not set")
+    # httpx logs each request's URL at INFO, and the Bot API's URLs hold the token: keep it
+    # at WARNING whatever the root level, unless an operator set its level on purpose.
+    for noisy in ("httpx", "httpcore"):
+        if logging.getLogger(noisy).level == logging.NOTSET:
+            logging.getLogger(noisy).setLevel(logging.WARNING)
     services = services or build_services(settings, clock=clock)
     builder = (
         ApplicationBuilder()
@@ -122,9 +160,10 @@ def build_application(settings: Settings, *, services: Services | None = None,
             )
         )
         # Conversations, user_data and chat_data in the database, so that an officer half-way
-        # through one carries on after a restart; it brings the schema up to date first.
+        # through one carries on after a restart; first it waits to be the instance that
+        # serves the database, and brings the schema up to date.
         .persistence(DatabasePersistence(services.sessions, clock=services.clock,
-                                         prepare=partial(upgrade, services.engine)))
+                                         prepare=partial(_take_over, services)))
         .post_init(_post_init)
         .post_shutdown(_post_shutdown)
     )
@@ -152,12 +191,20 @@ def webhook_options(settings: Settings) -> dict[str, Any]:
 
 
 def run(settings: Settings, *, webhook: bool = False) -> None:
-    """Run the bot until stopped: by polling Telegram, or by serving a webhook."""
+    """Run the bot until stopped: by polling Telegram, or by serving a webhook.
+
+    On PostgreSQL it first waits, as a standby, while another instance serves the database;
+    LeadershipLost when it stopped because its hold on the database broke.
+    """
     application = build_application(settings)
     if webhook:
         application.run_webhook(**webhook_options(settings))
     else:
         application.run_polling(allowed_updates=Update.ALL_TYPES)
+    leadership = application.services.leadership
+    if leadership.lost:
+        raise LeadershipLost(f"the lock on {leadership.where} was lost: this instance stopped "
+                             "serving so that a standby could take over")
 
 
 @asynccontextmanager

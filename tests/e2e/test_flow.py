@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
+
+import pytest
 
 from bot.callbacks import Approve, encode
 from bot.domain.case import CaseStatus, Instrument, Level, Source
@@ -168,3 +171,17 @@ async def test_a_case_from_step_two_to_filed_with_ya(bot: Bot) -> None:
     async with bot.app.services.sessions() as session:
         [document] = await case_documents(session=session, ref=REF)
     assert document.name == "MOU-ID-MY.pdf" and document.size == len(content)
+
+
+async def test_the_token_is_in_no_log_line_at_any_level(
+        bot: Bot, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    await seed_case(bot)
+    card = await bot.world.wait_for_message(CHATS["BKKA"], contains="Langkah 2")
+    await _tap(bot, CHONG, card, "✅ Semua input telah diterima")  # refused: nothing asked
+    await bot.world.send_text(bot.user(CHONG), "/status")
+    await bot.world.wait_for_message(CHONG)
+    assert caplog.records, "DEBUG logging was captured"
+    token = bot.settings.telegram_bot_token.get_secret_value()  # type: ignore[union-attr]
+    assert not [r for r in caplog.records if token in r.getMessage()]
+    assert token.split(":")[1] not in caplog.text
