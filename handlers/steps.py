@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import re
 import warnings
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,7 @@ from bot.domain.case import Case
 from bot.domain.rules import (
     Action,
     AddNote,
+    Attach,
     CompleteStep,
     DocumentDelivered,
     Filed,
@@ -52,7 +54,7 @@ from handlers.cards import esc, input_state, step_card
 from storage.cases import add_document, list_open_cases, load_case
 from storage.org import list_divisions
 
-ASK_DATE, ASK_REFERENCE, ASK_START, ASK_END, ASK_VENUE, ASK_DOCUMENT = range(6)
+ASK_DATE, ASK_REFERENCE, ASK_START, ASK_END, ASK_VENUE, ASK_DOCUMENT, ASK_ATTACHMENT = range(7)
 _REPORT = "report"  # user_data key: {"ref", "step", and what was typed so far}
 MAX_DOCUMENT_BYTES = 20 * 1024 * 1024  # what the Bot API lets a bot download
 
@@ -198,6 +200,8 @@ async def _finish(update: Update, context: IkaContext, ref: str, key: str,
         return False
     if isinstance(action, SubmitMemo):
         text = context.t.gettext("Recorded: the Minit Cerai is with top management.")
+    elif result.events and result.events[-1].kind == "document_attached":
+        text = context.t.gettext("The file is kept with {ref}.").format(ref=esc(ref))
     else:
         text = _done_text(result, context, key)
     await _tell(update, context, text, alert=False)
@@ -297,34 +301,80 @@ async def got_venue(update: Update, context: IkaContext) -> int:
 
 async def got_document(update: Update, context: IkaContext) -> int:
     """Step 8: the outcome document; it is kept, with its checksum, and a copy stored."""
-    message = update.effective_message
     data = _report(context)
-    if message is None or message.document is None or not data:
+    if not data:
+        return ConversationHandler.END
+
+    def complete(document: DocumentDelivered) -> Action:
+        return CompleteStep(data["step"], document)
+
+    if not await _keep_file(update, context, data["ref"], data["step"], complete):
         return ASK_DOCUMENT
+    context.user_data.pop(_REPORT, None)  # type: ignore[union-attr]
+    return ConversationHandler.END
+
+
+async def _keep_file(update: Update, context: IkaContext, ref: str, step: str,
+                     action_for: Callable[[DocumentDelivered], Action]) -> bool:
+    """Receive the file in the message, keep a copy and record it with the action it serves,
+    in one transaction; True when recorded."""
+    message = update.effective_message
+    if message is None or message.document is None:
+        return False
     document = message.document
     if (document.file_size or 0) > MAX_DOCUMENT_BYTES:
         await message.reply_text(context.t.gettext(
             "That file is larger than 20 MB, which the bot cannot receive. Please send a "
             "smaller copy (for example a PDF)."))
-        return ASK_DOCUMENT
+        return False
     content = bytes(await (await document.get_file()).download_as_bytearray())
     sha256 = hashlib.sha256(content).hexdigest()
-    name = document.file_name or f"{data['ref']}.bin"
-    stored = _store_copy(context.services.documents_dir, data["ref"], sha256, name, content)
+    name = document.file_name or f"{ref}.bin"
+    stored = _store_copy(context.services.documents_dir, ref, sha256, name, content)
     actor, now = actor_of(context), context.services.now()
     assert actor is not None
 
-    async def attach(session: AsyncSession, case: Case) -> Action:
+    async def record(session: AsyncSession, case: Case) -> Action:
         row = await add_document(
-            session=session, ref=case.ref, step=data["step"],
+            session=session, ref=case.ref, step=step,
             telegram_file_id=document.file_id, file_unique_id=document.file_unique_id,
             name=name, sha256=sha256, uploaded_by=actor.user_id, uploaded_at=now,
             mime_type=document.mime_type, size=len(content), stored_path=str(stored),
         )
-        return CompleteStep(data["step"], DocumentDelivered(name, sha256, row.id))
+        return action_for(DocumentDelivered(name, sha256, row.id))
 
-    if not await _finish(update, context, data["ref"], data["step"], prepare=attach):
-        return ASK_DOCUMENT
+    return await _finish(update, context, ref, step, prepare=record)
+
+
+async def ask_attachment(update: Update, context: IkaContext) -> int:
+    """/attach REF: a document to keep with the case, at any step."""
+    message, actor = update.effective_message, actor_of(context)
+    if message is None or actor is None:
+        return ConversationHandler.END
+    t = context.t
+    if not context.args:
+        await message.reply_text(t.gettext(
+            "Write the case, for example: /attach IKA-2026-001, then send the file."))
+        return ConversationHandler.END
+    ref = context.args[0].upper()
+    case = await _load(context, ref)
+    if case is None:
+        await message.reply_text(t.gettext("There is no case {ref}.").format(ref=esc(ref)))
+        return ConversationHandler.END
+    context.user_data[_REPORT] = {  # type: ignore[index]
+        "ref": ref, "step": case.current_step or "", "attach": True}
+    await _prompt(update, context, t.gettext(
+        "Send the file to keep with {ref} (at most 20 MB), or /cancel.").format(ref=esc(ref)))
+    return ASK_ATTACHMENT
+
+
+async def got_attachment(update: Update, context: IkaContext) -> int:
+    """The file for /attach."""
+    data = _report(context)
+    if not data:
+        return ConversationHandler.END
+    if not await _keep_file(update, context, data["ref"], data["step"], Attach):
+        return ASK_ATTACHMENT
     context.user_data.pop(_REPORT, None)  # type: ignore[union-attr]
     return ConversationHandler.END
 
@@ -341,11 +391,11 @@ def _store_copy(root: Path, ref: str, sha256: str, name: str, content: bytes) ->
 
 
 async def not_a_document(update: Update, context: IkaContext) -> int:
-    """Step 8 waits for a file, not text."""
+    """Waiting for a file, not text: ask again, staying where we were."""
     if update.effective_message is not None:
         await update.effective_message.reply_text(context.t.gettext(
             "Please send the document as a file, or /cancel."))
-    return ASK_DOCUMENT
+    return ASK_ATTACHMENT if _report(context).get("attach") else ASK_DOCUMENT
 
 
 async def cancel(update: Update, context: IkaContext) -> int:
@@ -418,7 +468,8 @@ def handlers() -> list[BaseHandler[Any, Any, Any]]:
         warnings.filterwarnings("ignore", "If 'per_message=False'", PTBUserWarning)
         return [
             ConversationHandler(
-                entry_points=[CallbackQueryHandler(report, pattern=pattern("st"))],
+                entry_points=[CallbackQueryHandler(report, pattern=pattern("st")),
+                              CommandHandler("attach", ask_attachment)],
                 states={
                     ASK_DATE: [MessageHandler(_PRIVATE_TEXT, got_meeting_date)],
                     ASK_REFERENCE: [MessageHandler(_PRIVATE_TEXT, got_reference)],
@@ -427,6 +478,10 @@ def handlers() -> list[BaseHandler[Any, Any, Any]]:
                     ASK_VENUE: [MessageHandler(_PRIVATE_TEXT, got_venue)],
                     ASK_DOCUMENT: [
                         MessageHandler(_PRIVATE_DOCUMENT, got_document),
+                        MessageHandler(_PRIVATE_TEXT, not_a_document),
+                    ],
+                    ASK_ATTACHMENT: [
+                        MessageHandler(_PRIVATE_DOCUMENT, got_attachment),
                         MessageHandler(_PRIVATE_TEXT, not_a_document),
                     ],
                 },

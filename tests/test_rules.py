@@ -8,6 +8,7 @@ import pytest
 from bot.domain.case import Actor, CaseStatus, Phase, Role
 from bot.domain.rules import (
     AddNote,
+    Attach,
     Close,
     CompleteStep,
     Decide,
@@ -310,3 +311,13 @@ def test_the_decider_may_give_the_reason_once_after_the_tap() -> None:
     assert refused(explained, ExplainDecision("again"), MANAGER) is Reason.ALREADY_DECIDED
     assert refused(at_step("collect_input"), ExplainDecision("x"), MANAGER) \
         is Reason.NOT_AWAITING_DECISION
+
+
+def test_attachments_at_any_step_by_anyone_working_the_case() -> None:
+    document = DocumentDelivered("ulasan-PDRM.pdf", "c" * 64, 7)
+    for step, actor in (("collect_input", OFFICER), ("convey_kln", AB), ("minit_cerai", MANAGER)):
+        outcome = apply(at_step(step), Attach(document), actor=actor, now=NOW, procedure=PROC)
+        assert [(e.kind, e.step, e.data["document_id"]) for e in outcome.events] == [
+            ("document_attached", step, 7)]
+    assert refused(at_step("inform_ab"), Attach(document), VIEWER) is Reason.NOT_PERMITTED
+    assert refused(at_step("end"), Attach(document), AB) is Reason.CASE_CLOSED

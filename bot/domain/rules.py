@@ -223,6 +223,13 @@ class AddNote:
     text: str
 
 
+@dataclass(frozen=True)
+class Attach:
+    """A document kept with the case at its current step (not the step's own outcome)."""
+
+    document: DocumentDelivered
+
+
 Action = (
     CompleteStep
     | RequestInputs
@@ -235,6 +242,7 @@ Action = (
     | Withdraw
     | ScheduleNegotiation
     | AddNote
+    | Attach
 )
 
 
@@ -599,8 +607,8 @@ def _schedule(case: Case, action: ScheduleNegotiation, actor: Actor, now: dateti
                         "venue": venue, "due_at": run.due_at.isoformat()})]
 
 
-def _add_note(case: Case, action: AddNote, actor: Actor, now: datetime,
-              procedure: Procedure) -> list[Event]:
+def _may_annotate(case: Case, actor: Actor) -> None:
+    """Notes and attachments: from anyone working the case, while it is open."""
     if not case.is_open:
         raise Refused(Reason.CASE_CLOSED, status=case.status.value)
     _require(
@@ -608,8 +616,22 @@ def _add_note(case: Case, action: AddNote, actor: Actor, now: datetime,
         or may_act_on(actor, case, Owner.AB)
         or may_act_on(actor, case, Owner.LEAD)
     )
+
+
+def _add_note(case: Case, action: AddNote, actor: Actor, now: datetime,
+              procedure: Procedure) -> list[Event]:
+    _may_annotate(case, actor)
     text = _text(action.text, MAX_NOTE, required=True)
     return [Event("note_added", actor.user_id, now, step=case.current_step, data={"text": text})]
+
+
+def _attach(case: Case, action: Attach, actor: Actor, now: datetime,
+            procedure: Procedure) -> list[Event]:
+    _may_annotate(case, actor)
+    name = _text(action.document.name, MAX_FILENAME, required=True)
+    return [Event("document_attached", actor.user_id, now, step=case.current_step,
+                  data={"name": name, "sha256": action.document.sha256,
+                        "document_id": action.document.document_id})]
 
 
 _HANDLERS: dict[type, Any] = {
@@ -624,4 +646,5 @@ _HANDLERS: dict[type, Any] = {
     Withdraw: _withdraw,
     ScheduleNegotiation: _schedule,
     AddNote: _add_note,
+    Attach: _attach,
 }

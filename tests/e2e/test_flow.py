@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from datetime import timedelta
 
@@ -185,3 +186,26 @@ async def test_the_token_is_in_no_log_line_at_any_level(
     token = bot.settings.telegram_bot_token.get_secret_value()  # type: ignore[union-attr]
     assert not [r for r in caplog.records if token in r.getMessage()]
     assert token.split(":")[1] not in caplog.text
+
+
+async def test_a_file_attached_at_any_step_is_kept_with_its_checksum(bot: Bot) -> None:
+    await seed_case(bot)
+    await bot.world.wait_for_message(CHATS["BKKA"], contains="Langkah 2")
+    await bot.world.send_text(bot.user(CHONG), f"/attach {REF.lower()}")
+    await bot.world.wait_for_message(CHONG, contains="20 MB")
+    await bot.world.send_text(bot.user(CHONG), "here it is")  # text, not a file
+    await bot.world.wait_for_message(CHONG, contains="/cancel")
+    content = b"%PDF-1.4 ulasan PDRM"
+    await bot.world.send_document(bot.user(CHONG), "ulasan-PDRM.pdf", content, "application/pdf")
+    await bot.world.wait_for_message(CHONG, contains=REF)
+    async with bot.app.services.sessions() as session:
+        [document] = await case_documents(session=session, ref=REF)
+    assert document.step == "collect_input" and document.name == "ulasan-PDRM.pdf"
+    assert document.sha256 == hashlib.sha256(content).hexdigest()
+    assert (await _case(bot)).current_step == "collect_input"  # attaching completes nothing
+    await bot.world.send_text(bot.user(4001), f"/attach {REF}")  # a viewer may not
+    await bot.world.wait_for_message(4001)
+    await bot.world.send_document(bot.user(4001), "x.pdf", b"x", "application/pdf")
+    await bot.world.wait_for_message(4001, contains="tidak membenarkan")
+    async with bot.app.services.sessions() as session:
+        assert len(await case_documents(session=session, ref=REF)) == 1
