@@ -198,10 +198,21 @@ def cmd_run(args: argparse.Namespace, redactor: RedactSecrets) -> int:
     if args.webhook and (not settings.webhook_url or settings.webhook_secret is None):
         raise ConfigError("ikabot run --webhook needs WEBHOOK_URL and WEBHOOK_SECRET (see "
                           ".env.example)")
-    log.info("%s", upgrade_database(settings))
-    from bot.app import run  # the bot's own imports are only paid for by `run`
+    from storage.leader import AnotherInstance, LeadershipLost, sole_instance
 
-    run(settings, webhook=args.webhook)
+    try:
+        # On SQLite the file is this process's from here on: a second one stops before the
+        # schema, which the running one relies on, could change under it.
+        with sole_instance(settings.database_url):
+            log.info("%s", upgrade_database(settings))
+            from bot.app import run  # the bot's own imports are only paid for by `run`
+
+            run(settings, webhook=args.webhook)
+    except AnotherInstance as exc:
+        raise ConfigError(str(exc)) from exc
+    except LeadershipLost as exc:
+        print(f"ikabot: {exc}", file=sys.stderr)
+        return EXIT_FAILED
     return EXIT_OK
 
 

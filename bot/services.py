@@ -13,6 +13,7 @@ from bot.domain.deadlines import Procedure
 from bot.i18n import Translator, Translators
 from bot.settings import Settings
 from storage.cases import Sessions
+from storage.leader import Leadership
 
 Clock = Callable[[], datetime]
 
@@ -31,6 +32,7 @@ class Services:
     translators: Translators
     engine: AsyncEngine
     sessions: Sessions
+    leadership: Leadership  # the right to serve the database, taken before reading it
     clock: Clock = utc_now
 
     def now(self) -> datetime:

@@ -46,6 +46,9 @@ class Settings(BaseSettings):
     escalate_from_overdue_day: int = Field(default=2, ge=1, le=30)
     digest_day: str = "mon"
     sweep_interval_seconds: float = Field(default=60, gt=0, le=3600)
+    # PostgreSQL with a standby: how often a standby asks for the leader's lock (and the leader
+    # checks it still holds it). A dead leader is replaced within about this long.
+    leader_retry_seconds: float = Field(default=10, gt=0, le=60)
     # Telegram's limits (PTB's AIORateLimiter): messages a second overall, a minute per group.
     rate_limit_per_second: float = 30
     rate_limit_group_per_minute: float = 20
