@@ -1,0 +1,82 @@
+"""The reminder planner: office mornings, working days, escalation, digests, drops."""
+
+from datetime import date, datetime
+
+from bot.domain.reminders import Audience, Drop, NudgeKind, Planner, ReminderPolicy
+from bot.domain.rules import CompleteStep, Decide, Filed, SubmitMemo, apply
+from tests.builders import AB, KL, MANAGER, OFFICER, at, procedure, registered, step_through
+
+PROC = procedure()
+PLANNER = PROC.planner
+
+
+def morning(day: date) -> datetime:
+    return datetime(day.year, day.month, day.day, 9, 0, tzinfo=KL)
+
+
+def test_a_new_step_plans_the_day_before_the_day_and_the_first_overdue_morning() -> None:
+    now = at(date(2026, 9, 1))
+    case = step_through(PROC, registered(PROC, now), now, "collect_input")  # due Tue 15 Sep
+    plan = [(n.kind, n.day, n.audience, n.at) for n in PLANNER.for_step(case, case.current_run)]  # type: ignore[arg-type]
+    assert plan == [
+        (NudgeKind.DUE_SOON, date(2026, 9, 14), Audience.LEAD, morning(date(2026, 9, 14))),
+        (NudgeKind.DUE_TODAY, date(2026, 9, 15), Audience.LEAD, morning(date(2026, 9, 15))),
+        # Wednesday 16 September is Malaysia Day
+        (NudgeKind.OVERDUE, date(2026, 9, 17), Audience.LEAD, morning(date(2026, 9, 17))),
+    ]
+
+
+def test_nudges_before_the_step_started_are_left_out() -> None:
+    case = registered(PROC, at(date(2026, 9, 3), 12), date(2026, 9, 1))  # step 1 due Fri 4 Sep
+    kinds = [n.kind for n in PLANNER.for_step(case, case.current_run)]  # type: ignore[arg-type]
+    assert kinds == [NudgeKind.DUE_TODAY, NudgeKind.OVERDUE]  # Thursday's morning is gone
+
+
+def test_overdue_chain_escalates_from_the_second_day_to_ab_only_for_lead_steps() -> None:
+    now = at(date(2026, 9, 1))
+    case = step_through(PROC, registered(PROC, now), now, "collect_input")
+    first = PLANNER.for_step(case, case.current_run)[-1]  # type: ignore[arg-type]
+    second = PLANNER.following(first)
+    assert [(n.kind, n.day, n.audience, n.seq) for n in second] == [
+        (NudgeKind.OVERDUE, date(2026, 9, 18), Audience.LEAD, 2),
+        (NudgeKind.ESCALATION, date(2026, 9, 18), Audience.AB, 2),
+    ]
+    third = PLANNER.following(second[0])
+    assert [n.day for n in third] == [date(2026, 9, 21)] * 2  # over the weekend
+    assert PLANNER.following(second[1]) == []  # escalations do not breed
+    ab_step = step_through(PROC, case, now, "convey_kln")
+    ab_first = PLANNER.for_step(ab_step, ab_step.current_run)[-1]  # type: ignore[arg-type]
+    assert [n.kind for n in PLANNER.following(ab_first)] == [NudgeKind.OVERDUE]
+
+
+def test_policy_from_settings() -> None:
+    policy = ReminderPolicy.from_names(2, 3, "wed")
+    planner = Planner(PROC.sop, PROC.calendar, policy)
+    now = at(date(2026, 9, 1))
+    case = step_through(PROC, registered(PROC, now), now, "collect_input")
+    assert planner.for_step(case, case.current_run)[0].day == date(2026, 9, 11)  # type: ignore[arg-type]
+    assert planner.digest_after(date(2026, 9, 1)).day == date(2026, 9, 2)
+
+
+def test_the_digest_on_a_holiday_monday_waits_for_the_next_office_morning() -> None:
+    digest = PLANNER.digest_after(date(2026, 8, 25))
+    assert digest.day == date(2026, 8, 31)  # Hari Kebangsaan
+    assert digest.at == morning(date(2026, 9, 1))
+    assert PLANNER.following(digest)[0].day == date(2026, 9, 7)
+    assert PLANNER.first_digest(at(date(2026, 9, 7), 8)).day == date(2026, 9, 7)
+
+
+def test_changes_plan_the_decision_chase_and_drop_what_is_moot() -> None:
+    now = at(date(2026, 9, 1))
+    case = step_through(PROC, registered(PROC, now), now, "minit_cerai")
+    memo = apply(case, SubmitMemo(), actor=OFFICER, now=now, procedure=PROC)
+    assert memo.drops == [Drop(case.ref, "minit_cerai")]
+    assert [(n.kind, n.audience, n.day) for n in memo.nudges] == [
+        (NudgeKind.DECISION, Audience.APPROVERS, date(2026, 9, 2))]
+    decided = apply(memo.case, Decide(True), actor=MANAGER, now=now, procedure=PROC)
+    assert Drop(case.ref, "minit_cerai") in decided.drops
+    assert {n.step for n in decided.nudges} == {"prep_meeting"}
+    done = step_through(PROC, decided.case, now, "file_copy")
+    last = apply(done, CompleteStep("file_copy", Filed("F/1")), actor=AB, now=now,
+                 procedure=PROC)
+    assert Drop(case.ref) in last.drops and last.nudges == []
