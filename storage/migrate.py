@@ -19,6 +19,8 @@ from storage.db import make_engine
 
 # Found beside this module, wherever the package is installed: never relative to the CWD.
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+# PostgreSQL's advisory lock around a migration ("ikamig" in ASCII; the leader's is "ikabot").
+MIGRATION_LOCK_KEY = int.from_bytes(b"ikamig", "big")
 
 
 def alembic_config(connection: Connection | None = None) -> Config:
@@ -64,6 +66,12 @@ async def run_migration(
             await _sqlite_foreign_keys(connection, on=False)
         try:
             async with connection.begin():
+                if connection.dialect.name == "postgresql":
+                    # A leader and its standby may start together: one migrates, the other
+                    # waits here, then finds the schema up to date. (SQLite's BEGIN IMMEDIATE
+                    # already queues them.)
+                    await connection.exec_driver_sql(
+                        f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK_KEY})")
                 await connection.run_sync(migrate)
                 if sqlite:
                     broken = (await connection.exec_driver_sql("PRAGMA foreign_key_check")).all()

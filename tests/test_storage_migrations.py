@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -125,5 +128,23 @@ async def test_sqlite_batch_migrations_may_rebuild_a_referenced_table(tmp_path: 
             users = (await connection.exec_driver_sql("SELECT count(*) FROM users")).scalar()
             enforced = (await connection.exec_driver_sql("PRAGMA foreign_keys")).scalar()
         assert "email" in columns and users == 9 and enforced == 1
+    finally:
+        await engine.dispose()
+
+
+
+async def test_two_instances_starting_at_once_migrate_once(blank_database_url: URL,
+                                                           tmp_path: Path) -> None:
+    # A leader and its standby start together on a blank database: both upgrade it (as
+    # `ikabot run` does first); the second waits for the first's migration and finds it done.
+    env = {**os.environ, "DATABASE_URL": blank_database_url.render_as_string(hide_password=False)}
+    processes = [await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "db", "upgrade", cwd=tmp_path, env=env,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE) for _ in range(2)]
+    results = [await asyncio.wait_for(p.communicate(), 120) for p in processes]
+    assert [p.returncode for p in processes] == [0, 0], [err.decode() for _, err in results]
+    engine = make_engine(blank_database_url)
+    try:
+        assert await _diff(engine) == []
     finally:
         await engine.dispose()
