@@ -23,9 +23,9 @@ from telegram.warnings import PTBUserWarning
 from bot.callbacks import Choice, decode, encode, pattern
 from bot.context import IkaContext
 from bot.domain.case import Role
-from bot.i18n import Translator
 from bot.messages import role_label
 from handlers import start
+from handlers.cards import division_label, division_name
 from handlers.gate import guess_language
 from storage.cases import UnknownDivision
 from storage.chats import bind_chat
@@ -47,17 +47,6 @@ def is_admin(context: IkaContext) -> bool:
     """Whether the user acting is an (active) ikabot administrator."""
     return context.user is not None and context.user.role == Role.ADMIN.value
 
-
-def division_name(division: Division, t: Translator) -> str:
-    """A division's name in ``t``'s language."""
-    return division.name_en if t.lang == "en" else division.name_ms
-
-
-def division_label(division: Division | None, t: Translator) -> str:
-    """"Bahagian Pengurusan Imigresen (BPI)", or "-" for none; escaped for HTML."""
-    if division is None:
-        return "-"
-    return html.escape(f"{division_name(division, t)} ({division.code})")
 
 
 # --- /invite -----------------------------------------------------------------------------------

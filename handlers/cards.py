@@ -37,6 +37,13 @@ def division_name(division: Division | None, t: Translator) -> str:
     return division.name_en if t.lang == "en" else division.name_ms
 
 
+def division_label(division: Division | None, t: Translator) -> str:
+    """"Bahagian Pengurusan Imigresen (BPI)", or "-" for none; escaped for HTML."""
+    if division is None:
+        return "-"
+    return esc(f"{division_name(division, t)} ({division.code})")
+
+
 def ab_division(divisions: Mapping[str, Division]) -> Division | None:
     """The International Division (AB)."""
     return next((d for d in divisions.values() if d.kind == DivisionKind.AB.value), None)

@@ -26,6 +26,7 @@ from bot.i18n import Translator
 from bot.messages import phase_label, source_label, status_label, step_heading
 from handlers.cards import (
     decision_line,
+    division_label,
     division_name,
     due_line,
     esc,
@@ -304,8 +305,8 @@ def case_listing(case: Case, t: Translator, procedure: Procedure, now: datetime,
     about = [
         t.gettext("Status: {status}").format(status=status),
         t.gettext("Source: {source}").format(source=source_label(case.source, t)),
-        t.gettext("Lead division: {division}").format(division=esc(
-            f"{division_name(org.divisions.get(case.lead_division), t)} ({case.lead_division})")),
+        t.gettext("Lead division: {division}").format(
+            division=division_label(org.divisions.get(case.lead_division), t)),
         t.gettext("Received on: {date}").format(date=t.format_date(case.received_on)),
     ]
     finish = procedure.projected_finish(case, now)
