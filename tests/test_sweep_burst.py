@@ -1,0 +1,202 @@
+"""A morning burst: 1,000 due nudges over 200 chats, swept by two instances at once, each on
+its own engine (as two processes would be) against one fake Telegram. Every nudge goes out once,
+and every chat gets one message; with Telegram answering 429, nothing is lost either."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import pytest
+from sqlalchemy.engine import URL
+
+from bot.app import build_application, build_services
+from bot.context import IkaApplication
+from bot.domain.case import Instrument, Level, Source
+from bot.domain.rules import CompleteStep, NewCase, Outcome, apply, register_case
+from bot.fake_telegram import FakeTelegram, World
+from bot.services import Services
+from bot.settings import Settings
+from handlers.reminders import SweepReport, sweep
+from storage.models import CaseRow, Division, DivisionKind, StepRecord
+from storage.nudges import plan, rows_for
+from tests.builders import AB, KL
+
+TOKEN = "123456:TEST-token-for-the-burst"
+CHATS = 200
+CASES_PER_CHAT = 5  # one nudge each: 1,000 in all
+AB_CHAT = -1002000000000
+REGISTERED = datetime(2026, 9, 1, 10, 0, tzinfo=KL)  # a Tuesday
+
+
+def division_chat(n: int) -> int:
+    return AB_CHAT - n
+
+
+@dataclass
+class Instance:
+    """One of the two ikabots: its own services (engine, sessions) and its own Bot."""
+
+    holder: str
+    app: IkaApplication
+
+    @property
+    def services(self) -> Services:
+        return self.app.services
+
+    async def sweep(self, now: datetime) -> SweepReport:
+        return await sweep(self.app.bot, self.services, holder=self.holder, now=now)
+
+
+async def _seed(services: Services) -> datetime:
+    """200 divisions with their chats and five cases each, at step 2 since this morning; the
+    moment their "due today" nudges (one per case) are all due.
+
+    The rules open the cases; their rows are written in bulk, as save_outcome would write them
+    one by one, and their nudges planned by storage's own ``plan``.
+    """
+    procedure = services.procedure
+    outcomes: list[Outcome] = []
+    for n in range(1, CHATS + 1):
+        for k in range(1, CASES_PER_CHAT + 1):
+            new = NewCase(f"IKA-2026-{n:03d}{k}", f"MOU {n}.{k}", Instrument.MOU,
+                          Level.BILATERAL, ("ID",), Source.KLN, f"D{n:03d}", REGISTERED.date())
+            registered = register_case(new, actor=AB, now=REGISTERED, procedure=procedure)
+            outcomes.append(registered.then(apply(registered.case, CompleteStep("receive"),
+                                                  actor=AB, now=REGISTERED,
+                                                  procedure=procedure)))
+    async with services.sessions() as session, session.begin():
+        session.add(Division(code="AB", kind=DivisionKind.AB.value, name_ms="Bahagian AB",
+                             name_en="AB", chat_id=AB_CHAT))
+        session.add_all(Division(code=f"D{n:03d}", kind=DivisionKind.DIVISION.value,
+                                 name_ms=f"Bahagian {n}", name_en=f"Division {n}",
+                                 chat_id=division_chat(n)) for n in range(1, CHATS + 1))
+        await session.flush()
+        rows = [CaseRow(ref=c.ref, title=c.title, instrument=c.instrument.value,
+                        level=c.level.value, countries=list(c.countries), source=c.source.value,
+                        lead_division=c.lead_division, received_on=c.received_on,
+                        status=c.status.value, current_step=c.current_step, phase=c.phase.value,
+                        round=c.round, created_at=REGISTERED, updated_at=REGISTERED)
+                for c in (o.case for o in outcomes)]
+        session.add_all(rows)
+        await session.flush()
+        session.add_all(StepRecord(case_id=row.id, step=run.key, round=run.round,
+                                   started_at=run.started_at, due_at=run.due_at,
+                                   done_at=run.done_at, done_by=run.done_by, data=run.data)
+                        for row, o in zip(rows, outcomes, strict=True) for run in o.case.steps)
+        await plan(session=session, nudges=[n for o in outcomes for n in o.nudges],
+                   now=REGISTERED)
+    runs = [o.case.current_run for o in outcomes]
+    (due,) = {run.due_at for run in runs if run is not None}  # all due the same afternoon
+    return due - timedelta(hours=6)  # that morning, in office hours: "due today" is due
+
+
+@pytest.fixture
+async def world() -> AsyncIterator[tuple[World, str]]:
+    """The fake Telegram, with AB's and the 200 divisions' group chats."""
+    async with FakeTelegram(TOKEN) as tg:
+        tg.world.add_group(AB_CHAT, "IKA AB", bot_member=True)
+        for n in range(1, CHATS + 1):
+            tg.world.add_group(division_chat(n), f"IKA D{n:03d}", bot_member=True)
+        yield tg.world, tg.base_url
+
+
+@pytest.fixture
+async def instances(database_url: URL, world: tuple[World, str]
+                    ) -> AsyncIterator[tuple[Instance, Instance, datetime]]:
+    """Two ikabots on the seeded database; the moment the burst is due."""
+    _, base_url = world
+    settings = Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        telegram_bot_token=TOKEN,
+        telegram_base_url=base_url,
+        database_url=database_url.render_as_string(hide_password=False),
+        reminder_days_before=0,  # only "due today": one nudge per case
+        rate_limit_per_second=10_000,  # the burst, not Telegram's pace, is under test
+        telegram_max_retries=1,  # a 429 is retried once, then the nudges wait for a later sweep
+    )
+    apps = [build_application(settings, services=build_services(settings)) for _ in range(2)]
+    try:
+        due = await _seed(apps[0].services)
+        for app in apps:
+            await app.bot.initialize()
+        yield Instance("sweeper-a", apps[0]), Instance("sweeper-b", apps[1]), due
+    finally:
+        for app in apps:
+            await app.bot.shutdown()
+            await app.services.engine.dispose()
+
+
+def _sends_per_chat(world: World) -> Counter[int]:
+    return Counter(int(str(params["chat_id"])) for params in world.calls("sendMessage"))
+
+
+async def _rows_are_sent_once(instance: Instance, now: datetime) -> None:
+    """Every nudge due by ``now`` is marked sent, with its message; the later ones wait."""
+    async with instance.services.sessions() as session:
+        rows = await rows_for(session=session)
+    due = [row for row in rows if row.due_at <= now]
+    assert len(due) == CHATS * CASES_PER_CHAT
+    assert all(row.sent_at is not None and row.message_id is not None for row in due)
+    assert Counter(row.target for row in due) == Counter(
+        {f"division:D{n:03d}": CASES_PER_CHAT for n in range(1, CHATS + 1)})
+    assert not [row for row in rows if row.due_at > now and row.sent_at is not None]
+
+
+async def test_two_sweepers_deliver_a_burst_once_one_message_per_chat(
+        instances: tuple[Instance, Instance, datetime], world: tuple[World, str]) -> None:
+    first, second, now = instances
+    fake, _ = world
+    reports = await asyncio.gather(first.sweep(now), second.sweep(now))
+
+    assert sum(r.claimed for r in reports) == CHATS * CASES_PER_CHAT
+    if first.services.engine.dialect.name == "postgresql":
+        # Side by side, each claims what the other has not locked (SKIP LOCKED). SQLite has
+        # one writer at a time: the first sweeper may well claim everything before the second.
+        assert all(r.claimed for r in reports), reports
+    assert sum(r.messages for r in reports) == CHATS
+    await _rows_are_sent_once(first, now)
+    sends = _sends_per_chat(fake)
+    assert sends == Counter({division_chat(n): 1 for n in range(1, CHATS + 1)})
+    for n in (1, 77, CHATS):
+        (message,) = fake.messages(division_chat(n))
+        assert message.text.count("IKA-2026-") == CASES_PER_CHAT
+        assert len(message.buttons) == CASES_PER_CHAT  # a "report done" button per case
+    # Nothing is left for a later sweep, by either.
+    later = now + timedelta(minutes=1)
+    assert [r.claimed for r in await asyncio.gather(first.sweep(later), second.sweep(later))
+            ] == [0, 0]
+
+
+async def test_a_burst_under_429s_loses_nothing_and_sends_nothing_twice(
+        instances: tuple[Instance, Instance, datetime], world: tuple[World, str]) -> None:
+    first, second, now = instances
+    fake, _ = world
+    # The first six sends are refused "Too Many Requests, retry after 1": each bot's rate
+    # limiter waits and retries once; a send refused twice is released for a later sweep.
+    fake.fail_next("sendMessage", status=429, retry_after=1, count=6)
+    reports = await asyncio.gather(first.sweep(now), second.sweep(now))
+    assert sum(r.claimed for r in reports) == CHATS * CASES_PER_CHAT
+    postponed = sum(r.postponed for r in reports)
+    assert postponed  # some chats' nudges were handed back…
+    assert sum(r.messages for r in reports) < CHATS
+
+    later = now
+    for _ in range(5):  # …and later sweeps send them
+        later += timedelta(seconds=2)
+        again = await asyncio.gather(first.sweep(later), second.sweep(later))
+        if not any(r.claimed for r in again):
+            break
+        reports.extend(again)
+    assert sum(r.messages for r in reports) == CHATS
+    assert sum(r.claimed for r in reports) == CHATS * CASES_PER_CHAT + postponed
+
+    await _rows_are_sent_once(first, later)
+    refused = [e for e in fake.errors if e[0] == "sendMessage"]
+    assert len(refused) == 6 and {status for _, status, _ in refused} == {429}
+    assert sum(_sends_per_chat(fake).values()) == CHATS + len(refused)
+    for n in range(1, CHATS + 1):
+        assert len(fake.messages(division_chat(n))) == 1, n  # delivered, and only once
