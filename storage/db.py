@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from sqlalchemy import event
@@ -29,6 +30,19 @@ def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
 
 
+def _switch_to_wal(cursor: Any, deadline: float) -> None:
+    """Turn on WAL; SQLite answers "locked" at once, without busy_timeout, while another
+    process (a second instance starting) holds the fresh file, so wait for it here."""
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode = WAL")
+            return
+        except Exception as error:  # the driver's OperationalError, however it is wrapped
+            if "locked" not in str(error) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)  # only ever while two processes open a new file together
+
+
 def _serialise_sqlite_writers(engine: AsyncEngine, busy_timeout: float) -> None:
     """Make every transaction take SQLite's write lock at BEGIN.
 
@@ -47,7 +61,7 @@ def _serialise_sqlite_writers(engine: AsyncEngine, busy_timeout: float) -> None:
         try:
             # busy_timeout first: switching to WAL itself needs the lock on a fresh file.
             cursor.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
-            cursor.execute("PRAGMA journal_mode = WAL")
+            _switch_to_wal(cursor, time.monotonic() + busy_timeout)
             cursor.execute("PRAGMA foreign_keys = ON")
             # WAL makes NORMAL durable against crashes of the bot, which is what matters here.
             cursor.execute("PRAGMA synchronous = NORMAL")
