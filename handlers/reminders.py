@@ -26,7 +26,7 @@ from bot.i18n import Translator
 from bot.messages import step_heading
 from bot.services import Services
 from handlers.cards import ab_division, division_name, due_line, esc, working_days_late
-from storage.cases import list_open_cases, load_case
+from storage.cases import list_open_cases, load_cases
 from storage.models import Division, User
 from storage.nudges import Claimed, any_due, claim_due, mark_failed, mark_sent, plan, release
 from storage.org import list_divisions, list_users
@@ -34,6 +34,7 @@ from storage.org import list_divisions, list_users
 log = logging.getLogger(__name__)
 
 LEASE = timedelta(minutes=5)  # a claim outlives any send; a dead sweeper's rows come back
+CLAIM_BATCH = 500  # nudges claimed per transaction
 DIGEST_LINES = 20  # the rest is a /status away; the message stays under Telegram's limit
 _AUDIENCE = {NudgeKind.DECISION: Audience.APPROVERS, NudgeKind.DIGEST: Audience.AB,
              NudgeKind.ESCALATION: Audience.AB}
@@ -81,14 +82,17 @@ async def _claim_all(services: Services, holder: str, now: datetime) -> list[Cla
     claimed: list[Claimed] = []
     while True:
         async with services.sessions() as session, session.begin():
-            batch = await claim_due(session=session, now=now, holder=holder, lease=LEASE)
+            batch = await claim_due(session=session, now=now, holder=holder, lease=LEASE,
+                                    limit=CLAIM_BATCH)
             following = [n for row in batch
                          for n in planner.following(row.nudge(_AUDIENCE.get(row.kind,
                                                                              Audience.LEAD)))]
             await plan(session=session, nudges=following, now=now)
-        if not batch:
-            return claimed
         claimed.extend(batch)
+        # Another round only when this one may have left some: a full batch, or chases it
+        # planned that are due already.
+        if len(batch) < CLAIM_BATCH and all(n.at > now for n in following):
+            return claimed
 
 
 @dataclass
@@ -102,13 +106,8 @@ class _Context:
 
     @classmethod
     async def load(cls, services: Services, claimed: Sequence[Claimed]) -> _Context:
-        refs = {row.ref for row in claimed if row.ref}
         async with services.sessions() as session:
-            cases = {}
-            for ref in sorted(refs):
-                case = await load_case(session=session, ref=ref)
-                if case is not None:
-                    cases[ref] = case
+            cases = await load_cases(session=session, refs=(row.ref for row in claimed if row.ref))
             divisions = {d.code: d for d in await list_divisions(session=session)}
             users = {u.telegram_id: u for u in await list_users(session=session)}
             digest = any(row.kind is NudgeKind.DIGEST for row in claimed)

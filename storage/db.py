@@ -6,7 +6,7 @@ import time
 from typing import Any
 
 from sqlalchemy import event
-from sqlalchemy.engine import URL, Connection
+from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -17,8 +17,9 @@ def make_engine(
     url: str | URL, *, busy_timeout: float = DEFAULT_BUSY_TIMEOUT, **kwargs: Any
 ) -> AsyncEngine:
     """An async engine for ``url``; on SQLite, WAL mode and immediate write transactions."""
-    # The bot runs for months: a connection the server dropped is replaced, not reported.
-    kwargs.setdefault("pool_pre_ping", True)
+    # The bot runs for months: a connection the server dropped is replaced, not reported. A
+    # SQLite file has no server to drop it, and the ping would cost every session a round trip.
+    kwargs.setdefault("pool_pre_ping", make_url(url).get_backend_name() != "sqlite")
     engine = create_async_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
         _serialise_sqlite_writers(engine, busy_timeout)

@@ -10,8 +10,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import ColumnElement, and_, update
+from sqlalchemy import BindParameter, ColumnElement, and_, bindparam, insert, update
 from sqlmodel import col, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -55,15 +56,21 @@ async def plan(*, session: AsyncSession, nudges: Sequence[Nudge], drops: Sequenc
     A nudge planned again after it was dropped (a due date that moved back) comes back.
     """
     cases = await _case_ids(session, [n.ref for n in nudges if n.ref] + [d.ref for d in drops])
-    rows: dict[str, NudgeRow] = {}
+    rows: dict[str, dict[str, Any]] = {}  # the new rows' values, by key
+    chats: dict[tuple[Audience, str | None], list[str]] = {}  # looked up once per plan
     for nudge in nudges:
         case_id, lead = cases.get(nudge.ref, (None, None)) if nudge.ref else (None, None)
-        for target in await _targets(session, nudge.audience, lead):
+        audience = (nudge.audience, lead if nudge.audience is Audience.LEAD else None)
+        if audience not in chats:
+            chats[audience] = await _targets(session, nudge.audience, lead)
+        for target in chats[audience]:
             key = nudge_key(nudge, target)
-            rows[key] = NudgeRow(
-                key=key, case_id=case_id, step=nudge.step, round=nudge.round,
-                kind=nudge.kind.value, day=nudge.day, seq=nudge.seq, target=target,
-                due_at=nudge.at, planned_at=now)
+            rows[key] = {
+                "key": key, "case_id": case_id, "step": nudge.step, "round": nudge.round,
+                "kind": nudge.kind.value, "day": nudge.day, "seq": nudge.seq, "target": target,
+                "due_at": nudge.at, "planned_at": now, "claimed_by": None,
+                "claimed_until": None, "attempts": 0, "sent_at": None, "message_id": None,
+                "dropped_at": None, "failed_at": None, "last_error": None}
     for dropped in drops:
         if dropped.ref not in cases:
             continue
@@ -83,9 +90,11 @@ async def plan(*, session: AsyncSession, nudges: Sequence[Nudge], drops: Sequenc
     for row in existing.all():
         fresh = rows.pop(row.key)
         if row.sent_at is None and row.dropped_at is not None:
-            row.dropped_at, row.due_at = None, fresh.due_at
+            row.dropped_at, row.due_at = None, fresh["due_at"]
             session.add(row)
-    session.add_all(rows.values())
+    if rows:
+        # One INSERT for them all: a morning's chases after a burst are hundreds of rows.
+        await session.exec(insert(NudgeRow), params=list(rows.values()))
 
 
 @dataclass(frozen=True)
@@ -110,7 +119,7 @@ class Claimed:
                      self.due_at, self.seq)
 
 
-def _pending(now: datetime) -> ColumnElement[bool]:
+def _pending(now: datetime | BindParameter[datetime]) -> ColumnElement[bool]:
     return and_(col(NudgeRow.sent_at).is_(None), col(NudgeRow.dropped_at).is_(None),
             col(NudgeRow.failed_at).is_(None), col(NudgeRow.due_at) <= now,
             or_(col(NudgeRow.claimed_until).is_(None), col(NudgeRow.claimed_until) < now))
@@ -129,22 +138,33 @@ async def claim_due(*, session: AsyncSession, now: datetime, holder: str, lease:
                  .order_by(col(NudgeRow.due_at), col(NudgeRow.id))
                  .limit(limit)
                  .with_for_update(skip_locked=True, of=NudgeRow))
-    found = (await session.exec(statement)).all()
-    claimed = []
-    for row, ref in found:
-        row.claimed_by, row.claimed_until = holder, now + lease
-        row.attempts += 1
-        session.add(row)
-        assert row.id is not None
-        claimed.append(Claimed(row.id, row.key, ref, row.step, row.round, NudgeKind(row.kind),
-                               row.day, row.seq, row.target, row.due_at, row.attempts))
+    claimed = [Claimed(row.id, row.key, ref, row.step, row.round, NudgeKind(row.kind), row.day,
+                       row.seq, row.target, row.due_at, row.attempts + 1)
+               for row, ref in (await session.exec(statement)).all() if row.id is not None]
+    if claimed:
+        # One statement for the lot, not one per row: they are locked (PostgreSQL) or the
+        # file is (SQLite) until the caller commits.
+        await session.exec(update(NudgeRow)
+                           .where(col(NudgeRow.id).in_([row.id for row in claimed]))
+                           .values(claimed_by=holder, claimed_until=now + lease,
+                                   attempts=col(NudgeRow.attempts) + 1)
+                           .execution_options(synchronize_session=False))
     return claimed
+
+
+# ORDER BY due_at keeps PostgreSQL on the partial index. Without it, LIMIT 1 and statistics
+# that count the sent rows (all of them due long ago) make a sequential scan look cheaper: it
+# read the whole table to find nothing (12 ms at 10,000 cases, 0.05 ms through the index).
+_ANY_DUE = (select(NudgeRow.id).where(_pending(bindparam("now")))
+            .order_by(col(NudgeRow.due_at)).limit(1))
 
 
 async def any_due(*, session: AsyncSession, now: datetime) -> bool:
     """True when some nudge is due and free: the idle sweep's one cheap question."""
-    statement = select(NudgeRow.id).where(_pending(now)).limit(1)
-    return (await session.exec(statement)).first() is not None
+    # Built once, run through the session's connection: the ORM has no rows to make here, and
+    # the question is asked every SWEEP_INTERVAL_SECONDS.
+    connection = await session.connection()
+    return await connection.scalar(_ANY_DUE, {"now": now}) is not None
 
 
 async def mark_sent(*, session: AsyncSession, ids: Sequence[int], message_id: int | None,
