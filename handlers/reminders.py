@@ -25,8 +25,8 @@ from bot.domain.reminders import Audience, NudgeKind
 from bot.i18n import Translator
 from bot.messages import step_heading
 from bot.services import Services
-from handlers.cards import ab_division, division_name, due_line, esc, working_days_late
-from storage.cases import list_open_cases, load_cases
+from handlers.cards import ab_division, division_name, due_line, esc
+from storage.cases import OpenSteps, load_cases, open_steps
 from storage.models import Division, User
 from storage.nudges import Claimed, any_due, claim_due, mark_failed, mark_sent, plan, release
 from storage.org import list_divisions, list_users
@@ -70,7 +70,7 @@ async def sweep(bot: Bot, services: Services, *, holder: str, now: datetime | No
     by_target: dict[str, list[Claimed]] = defaultdict(list)
     for row in claimed:
         by_target[row.target].append(row)
-    context = await _Context.load(services, claimed)
+    context = await _Context.load(services, claimed, now)
     for target, rows in by_target.items():
         await _deliver(bot, services, context, target, rows, now, report)
     return report
@@ -102,17 +102,19 @@ class _Context:
     cases: Mapping[str, Case]
     divisions: Mapping[str, Division]
     users: Mapping[int, User]
-    open_cases: Sequence[Case]
+    open_steps: OpenSteps | None  # for the digest, when one is due
 
     @classmethod
-    async def load(cls, services: Services, claimed: Sequence[Claimed]) -> _Context:
+    async def load(cls, services: Services, claimed: Sequence[Claimed], now: datetime
+                   ) -> _Context:
         async with services.sessions() as session:
             cases = await load_cases(session=session, refs=(row.ref for row in claimed if row.ref))
             divisions = {d.code: d for d in await list_divisions(session=session)}
             users = {u.telegram_id: u for u in await list_users(session=session)}
             digest = any(row.kind is NudgeKind.DIGEST for row in claimed)
-            open_cases = await list_open_cases(session=session) if digest else []
-        return cls(cases, divisions, users, open_cases)
+            steps = (await open_steps(session=session, now=now, first=DIGEST_LINES) if digest
+                     else None)
+        return cls(cases, divisions, users, steps)
 
     def chat(self, target: str, services: Services) -> tuple[int | None, Translator]:
         """The chat id behind a target, and its language."""
@@ -296,17 +298,16 @@ def _buttons(case: Case, rows: list[Claimed], t: Translator) -> list[list[Inline
 def _digest(context: _Context, services: Services, t: Translator, now: datetime) -> str:
     """All open cases, overdue first: what AB reads on Monday morning."""
     procedure = services.procedure
-    runs = [(c, c.current_run) for c in context.open_cases if c.current_run is not None]
-    late = {c.ref: working_days_late(run, procedure, now) for c, run in runs}
-    runs.sort(key=lambda pair: (-late[pair[0].ref], pair[1].due_at))
+    steps = context.open_steps
+    assert steps is not None
     lines = [t.gettext("<b>Weekly digest</b>: {open} open case(s), {late} overdue.").format(
-        open=len(runs), late=sum(1 for n in late.values() if n))]
-    for case, run in runs[:DIGEST_LINES]:
-        lines.append(f"{esc(case.ref)} · {esc(step_heading(procedure.sop, run.key, t))}\n"
+        open=steps.open, late=steps.overdue)]
+    for ref, run in steps.earliest:  # the most overdue first
+        lines.append(f"{esc(ref)} · {esc(step_heading(procedure.sop, run.key, t))}\n"
                      + due_line(run, t, procedure, now))
-    if len(runs) > DIGEST_LINES:
+    if steps.open > len(steps.earliest):
         lines.append(t.gettext("…and {n} more: /status lists them all.").format(
-            n=len(runs) - DIGEST_LINES))
+            n=steps.open - len(steps.earliest)))
     return "\n\n".join(lines)
 
 

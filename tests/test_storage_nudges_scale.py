@@ -8,8 +8,20 @@ from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import SQLModel
 
-from storage.cases import Sessions, load_cases
+from bot.domain.case import Instrument, Level, Source
+from bot.domain.deadlines import Procedure
+from bot.domain.rules import CompleteStep, NewCase, Outcome, Withdraw, apply, register_case
+from handlers.cards import working_days_late
+from storage.cases import (
+    Sessions,
+    change_case,
+    create_case,
+    list_open_cases,
+    load_cases,
+    open_steps,
+)
 from storage.nudges import _ANY_DUE, any_due
+from tests.builders import AB
 
 NOW = datetime(2026, 10, 7, 2, 0, tzinfo=UTC)
 
@@ -63,3 +75,33 @@ async def test_cases_are_loaded_together_and_the_unknown_left_out(sessions: Sess
     async with sessions() as session:
         assert await load_cases(session=session, refs=["IKA-2026-404"]) == {}
         assert await load_cases(session=session, refs=[]) == {}
+
+
+async def test_the_digest_counts_open_steps_without_reading_every_case(
+        sessions: Sessions, org: object, procedure: Procedure) -> None:
+    now = datetime(2026, 9, 21, 3, 0, tzinfo=UTC)  # a Monday morning in Putrajaya
+    refs = []
+    for days in (30, 2, 20, 9, 14, 25):  # received that many days ago: some overdue by now
+        received = (now - timedelta(days=days)).date()
+
+        def build(ref: str, received: date = received) -> Outcome:
+            return register_case(NewCase(ref, f"MOU {ref}", Instrument.MOU, Level.BILATERAL,
+                                         ("ID",), Source.KLN, "BKKA", received),
+                                 actor=AB, now=now, procedure=procedure)
+
+        refs.append((await create_case(sessions=sessions, year=2026, build=build)).case.ref)
+    await change_case(sessions=sessions, ref=refs[1], change=lambda case: apply(
+        case, CompleteStep("receive"), actor=AB, now=now, procedure=procedure))
+    await change_case(sessions=sessions, ref=refs[2], change=lambda case: apply(
+        case, Withdraw("no longer needed"), actor=AB, now=now, procedure=procedure))
+
+    async with sessions() as session:
+        steps = await open_steps(session=session, now=now, first=3)
+        cases = await list_open_cases(session=session)
+    # What reading every open case gives, as the digest once did.
+    runs = sorted(((c.ref, c.current_run) for c in cases if c.current_run is not None),
+                  key=lambda pair: (-working_days_late(pair[1], procedure, now), pair[1].due_at))
+    assert steps.open == len(runs) == 5
+    assert steps.overdue == sum(1 for _, run in runs if working_days_late(run, procedure, now))
+    assert 0 < steps.overdue < steps.open
+    assert steps.earliest == runs[:3]
