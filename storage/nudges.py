@@ -12,13 +12,16 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import BindParameter, ColumnElement, and_, bindparam, insert, update
+from sqlalchemy import BindParameter, ColumnElement, and_, bindparam, func, insert, update
 from sqlmodel import col, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.domain.case import Role
 from bot.domain.reminders import Audience, Drop, Nudge, NudgeKind
 from storage.models import CaseRow, Division, DivisionKind, NudgeRow, User
+
+# PostgreSQL's advisory lock around a claim ("ikanud" in ASCII), held until the claim commits.
+CLAIM_LOCK_KEY = int.from_bytes(b"ikanud", "big")
 
 
 def nudge_key(nudge: Nudge, target: str) -> str:
@@ -127,16 +130,26 @@ def _pending(now: datetime | BindParameter[datetime]) -> ColumnElement[bool]:
 
 async def claim_due(*, session: AsyncSession, now: datetime, holder: str, lease: timedelta,
                     limit: int = 500) -> list[Claimed]:
-    """Claim up to ``limit`` nudges due by ``now`` that nobody holds, in the caller's transaction.
+    """Claim what is due by ``now`` and free, whole chats at a time, in the caller's transaction.
 
-    On PostgreSQL rows another sweeper is claiming are skipped, not waited for; on SQLite the
-    write transaction already keeps sweepers apart.
+    The chats of the first ``limit`` nudges due are claimed with every nudge due for them, so
+    that a chat's nudges go out together, in one message. Claims are made one at a time (an
+    advisory lock held until the caller commits on PostgreSQL, the write transaction on SQLite)
+    so that two sweepers never split a chat between them; a row some other transaction holds
+    (a change dropping it) is skipped, not waited for.
     """
+    connection = await session.connection()
+    if connection.dialect.name == "postgresql":
+        await session.exec(select(func.pg_advisory_xact_lock(CLAIM_LOCK_KEY)))
+    first = (select(NudgeRow.target).where(_pending(now))
+             .order_by(col(NudgeRow.due_at), col(NudgeRow.id)).limit(limit))
+    targets = sorted(set((await session.exec(first)).all()))
+    if not targets:
+        return []
     statement = (select(NudgeRow, CaseRow.ref)
                  .join(CaseRow, col(NudgeRow.case_id) == col(CaseRow.id), isouter=True)
-                 .where(_pending(now))
+                 .where(_pending(now), col(NudgeRow.target).in_(targets))
                  .order_by(col(NudgeRow.due_at), col(NudgeRow.id))
-                 .limit(limit)
                  .with_for_update(skip_locked=True, of=NudgeRow))
     claimed = [Claimed(row.id, row.key, ref, row.step, row.round, NudgeKind(row.kind), row.day,
                        row.seq, row.target, row.due_at, row.attempts + 1)
