@@ -175,7 +175,12 @@ class Leadership:
         return True
 
     async def release(self) -> None:
-        """Let a standby take over: ending the session frees the lock."""
+        """Let a standby take over at its next try."""
+        if self._conninfo is not None and self.held and self._connection is not None:
+            # Unlocked before the session ends: the server frees a closed session's locks only
+            # as its backend exits, a moment after the client has gone.
+            with contextlib.suppress(psycopg.Error):
+                await self._connection.execute("SELECT pg_advisory_unlock(%s)", (self.key,))
         if self._conninfo is not None:
             self.held = False
         await self._close()
