@@ -177,6 +177,29 @@ async def test_on_postgresql_only_the_leader_polls_and_a_standby_takes_over_when
     assert TOKEN.split(":")[1] not in first.log + second.log
 
 
+@pytest.mark.postgres
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+async def test_a_leader_that_loses_its_lock_stops_serving_and_says_so(
+        database_url: URL, world: World, instances: list[Instance], tmp_path: Path) -> None:
+    async with FakeTelegram(world=world) as api:
+        leader = await Instance.start(tmp_path / "a", TELEGRAM_BASE_URL=api.base_url,
+                                      DATABASE_URL=database_url.render_as_string(
+                                          hide_password=False))
+        instances.append(leader)
+        await leader.wait_for_line("ikabot is ready", STARTED)
+        # The lock's session ends under it (a database restart, a dropped connection).
+        admin = database_url.set(drivername="postgresql").render_as_string(hide_password=False)
+        with psycopg.connect(admin, autocommit=True) as connection:
+            connection.execute(
+                "SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND application_name = %s",
+                (APPLICATION_NAME,))
+        assert await leader.finish() == 1  # for a supervisor to restart it, as a standby
+    assert "the lock's connection" in await leader.wait_for_line("ERROR", 1)
+    assert leader.lines[-1].startswith("ikabot: the lock on ")
+    assert "Traceback" not in leader.log
+
+
 # --- SQLite: one instance per file ---------------------------------------------------------------
 
 
