@@ -17,7 +17,7 @@ from bot.fake_telegram import FakeTelegram
 from bot.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
-TOKEN = "123456789:AAH-not-a-real-token_for-tests-only"
+TOKEN = "123456789:not-a-real-token-tests-only"
 
 
 def _clean_env(**settings: str) -> dict[str, str]:

@@ -20,7 +20,7 @@ from bot.fake_telegram import FakeTelegram, World
 from bot.settings import Settings
 from storage.leader import APPLICATION_NAME, AnotherInstance, Leadership, sole_instance
 
-TOKEN = "123456789:AAH-not-a-real-token_for-tests-only"
+TOKEN = "123456789:not-a-real-token-tests-only"
 RETRY = 0.5  # LEADER_RETRY_SECONDS for these tests: a standby asks twice a second
 STARTED = 60.0  # seconds a process may take to start (imports, schema check) on a busy machine
 
