@@ -21,7 +21,7 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Tele
 
 from bot.callbacks import Approve, Report, encode
 from bot.domain.case import Case
-from bot.domain.reminders import Audience, NudgeKind
+from bot.domain.reminders import NudgeKind
 from bot.i18n import Translator
 from bot.messages import step_heading
 from bot.services import Services
@@ -36,8 +36,6 @@ log = logging.getLogger(__name__)
 LEASE = timedelta(minutes=5)  # a claim outlives any send; a dead sweeper's rows come back
 CLAIM_BATCH = 500  # nudges claimed per transaction
 DIGEST_LINES = 20  # the rest is a /status away; the message stays under Telegram's limit
-_AUDIENCE = {NudgeKind.DECISION: Audience.APPROVERS, NudgeKind.DIGEST: Audience.AB,
-             NudgeKind.ESCALATION: Audience.AB}
 
 
 def holder_name() -> str:
@@ -85,8 +83,8 @@ async def _claim_all(services: Services, holder: str, now: datetime) -> list[Cla
             batch = await claim_due(session=session, now=now, holder=holder, lease=LEASE,
                                     limit=CLAIM_BATCH)
             following = [n for row in batch
-                         for n in planner.following(row.nudge(_AUDIENCE.get(row.kind,
-                                                                             Audience.LEAD)))]
+                         for n in planner.following(
+                             row.nudge(planner.audience(row.kind, row.step)))]
             await plan(session=session, nudges=following, now=now)
         claimed.extend(batch)
         # Another round only when this one may have left some: a full batch, or chases it

@@ -121,9 +121,11 @@ async def _start_report(update: Update, context: IkaContext, ref: str, key: str)
         await _tell(update, context, t.gettext("There is no case {ref}.").format(ref=ref))
         return ConversationHandler.END
     step = procedure.sop.get(key)
-    if step.capture in (None, Capture.INPUTS, Capture.DECISION) or not may_act_on(
-            actor, case, step.owner) or case.current_step != key:
-        # One tap does it, or the rules explain why not.
+    one_tap = step.capture in (None, Capture.INPUTS, Capture.DECISION)
+    cannot = case.current_step != key or not may_act_on(actor, case, step.owner)
+    if one_tap or cannot:
+        # Done with this tap, or refused: either way the rules decide and say why, and no
+        # questions are asked of someone whose answers could not be recorded.
         action: Action = SubmitMemo() if step.capture is Capture.DECISION else CompleteStep(key)
         await _finish(update, context, ref, key, action)
         return ConversationHandler.END

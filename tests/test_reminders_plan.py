@@ -80,3 +80,11 @@ def test_changes_plan_the_decision_chase_and_drop_what_is_moot() -> None:
     last = apply(done, CompleteStep("file_copy", Filed("F/1")), actor=AB, now=now,
                  procedure=PROC)
     assert Drop(case.ref) in last.drops and last.nudges == []
+
+
+def test_who_each_kind_of_nudge_is_for() -> None:
+    assert PLANNER.audience(NudgeKind.DECISION, "minit_cerai") is Audience.APPROVERS
+    assert PLANNER.audience(NudgeKind.ESCALATION, "prep_meeting") is Audience.AB
+    assert PLANNER.audience(NudgeKind.DIGEST, None) is Audience.AB
+    assert PLANNER.audience(NudgeKind.OVERDUE, "prep_meeting") is Audience.LEAD
+    assert PLANNER.audience(NudgeKind.DUE_SOON, "convey_kln") is Audience.AB

@@ -90,6 +90,14 @@ class Planner:
         """The start of office hours on ``day``."""
         return self.calendar.at(day, self.calendar.office_start)
 
+    def audience(self, kind: NudgeKind, step: str | None) -> Audience:
+        """Who a nudge of ``kind`` about ``step`` is for."""
+        if kind is NudgeKind.DECISION:
+            return Audience.APPROVERS
+        if kind in (NudgeKind.DIGEST, NudgeKind.ESCALATION) or step is None:
+            return Audience.AB
+        return self.owner(step)
+
     def owner(self, step: str) -> Audience:
         """Who owns ``step``: AB's chat or the lead division's."""
         return Audience.AB if self.sop.get(step).owner is Owner.AB else Audience.LEAD
