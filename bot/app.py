@@ -105,7 +105,8 @@ async def _post_init(application: Application[Any, Any, Any, Any, Any, Any]) -> 
     # This instance serves the database and its schema is up to date: the persistence saw to
     # both before loading from it, in Application.initialize, which runs before post_init.
     await menus.register_commands(application.bot, services)
-    await reminders.start_sweeping(application, services, application.bot)
+    application.sweeper = await reminders.start_sweeping(  # type: ignore[attr-defined]
+        application, services, application.bot)
     _watch_leadership(application, services)
     log.info("ikabot is ready")
 
@@ -126,6 +127,13 @@ def _watch_leadership(application: Application[Any, Any, Any, Any, Any, Any],
     assert application.job_queue is not None
     application.job_queue.run_repeating(check, interval=leadership.retry_seconds,
                                         name="leadership")
+
+
+async def _post_stop(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    """Let a sweep under way finish its sends before the bot's connection closes."""
+    sweeper = getattr(application, "sweeper", None)
+    if sweeper is not None:
+        await sweeper.idle()
 
 
 async def _post_shutdown(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
@@ -166,6 +174,7 @@ def build_application(settings: Settings, *, services: Services | None = None,
         .persistence(DatabasePersistence(services.sessions, clock=services.clock,
                                          prepare=partial(_take_over, services)))
         .post_init(_post_init)
+        .post_stop(_post_stop)
         .post_shutdown(_post_shutdown)
     )
     application: IkaApplication = builder.build()  # type: ignore[assignment]
@@ -233,6 +242,8 @@ async def serving(application: IkaApplication, *, webhook: bool = False
         finally:
             await updater.stop()
             await application.stop()
+            if application.post_stop is not None:
+                await application.post_stop(application)
     finally:
         await application.shutdown()
         if application.post_shutdown is not None:

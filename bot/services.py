@@ -34,6 +34,8 @@ class Services:
     sessions: Sessions
     leadership: Leadership  # the right to serve the database, taken before reading it
     clock: Clock = utc_now
+    # Wakes the outbox's sweep after a change wrote messages; the sweep sets it once running.
+    wake_outbox: Callable[[], None] = lambda: None
 
     def now(self) -> datetime:
         """The current moment, from the injected clock."""

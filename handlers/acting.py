@@ -1,26 +1,22 @@
-"""Acting on a case from a handler: apply the rules in one transaction, then tell the chats.
+"""Acting on a case from a handler: apply the rules in one transaction, then wake the outbox.
 
 Every handler that changes a case goes through ``perform`` (or ``register``), so refusals are
-worded the same way everywhere and no change goes unannounced.
+worded the same way everywhere. What the change tells the chats was written as outbox rows in
+its own transaction; the sweep is woken to deliver them at once, while the handler answers.
 """
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 
 from sqlmodel.ext.asyncio.session import AsyncSession
-from telegram.error import TelegramError
 
 from bot.context import IkaContext
 from bot.domain.case import Actor, Case
 from bot.domain.rules import Action, CompleteStep, NewCase, Outcome, Refused, apply, register_case
 from bot.messages import refusal
-from handlers.notify import announce
 from storage.cases import ConcurrentChange, UnknownCase, change_case_with, create_case
-
-log = logging.getLogger(__name__)
 
 ActionFor = Action | Callable[[Case], Action]
 # For an action that needs rows of its own written in the same transaction (a document).
@@ -37,8 +33,8 @@ async def perform(context: IkaContext, ref: str, action: ActionFor | None = None
     """Apply ``action`` (or the action chosen from the case as it is now) to case ``ref``.
 
     ``prepare`` instead writes its own rows in the same transaction and returns the action.
-    Returns the outcome, already announced to the chats concerned, or the message that says
-    why nothing changed, in the user's language.
+    Returns the outcome (its messages on their way to the chats concerned), or the message
+    that says why nothing changed, in the user's language.
     """
     services, t = context.services, context.t
     actor = actor_of(context)
@@ -66,21 +62,13 @@ async def perform(context: IkaContext, ref: str, action: ActionFor | None = None
     except ConcurrentChange:
         return t.gettext("Case {ref} changed at the same moment. Please look at it again and "
                          "retry.").format(ref=ref)
-    await _announce(context, outcome)
+    services.wake_outbox()
     return outcome
-
-
-async def _announce(context: IkaContext, outcome: Outcome) -> None:
-    """Tell the chats; the change is saved already, so a failure here is logged, not raised."""
-    try:
-        await announce(context.bot, context.services, outcome)
-    except TelegramError:
-        log.exception("%s: saved, but the chats could not all be told", outcome.case.ref)
 
 
 async def register(context: IkaContext, build: Callable[[str], NewCase], *,
                    inform_lead: bool) -> Outcome | str:
-    """Register a new case under the next reference of the year, and announce it.
+    """Register a new case under the next reference of the year; its cards are on their way.
 
     With ``inform_lead`` the bot informs the lead division itself, which completes step 1 in
     the same transaction.
@@ -106,5 +94,5 @@ async def register(context: IkaContext, build: Callable[[str], NewCase], *,
                                     build=build_outcome)
     except Refused as refused:
         return refusal(refused.reason, refused.details, t, sop=procedure.sop)
-    await _announce(context, outcome)
+    services.wake_outbox()
     return outcome

@@ -1,208 +1,145 @@
-"""After a change: tell the next owner, the approvers and AB what it means for them.
+"""What a change tells the chats: the next owner's card, the approvers' Ya/Tidak cards, the
+decision, the reason, the outcome document passed on, the case's end.
 
-Each chat hears in its own language. A chat that cannot be reached (the bot was removed or
-blocked) is logged and skipped: the change itself is already saved.
+Each is an outbox row (bot.domain.reminders.MESSAGE_KINDS) planned with the change and worded
+here when the sweep delivers it, in the language of the chat it goes to. Rendering only: the
+sweep (handlers/reminders.py) sends, retries and records.
 """
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
 
-from telegram import Bot, InlineKeyboardMarkup
-from telegram.error import BadRequest, Forbidden
+from telegram import InlineKeyboardMarkup
 
-from bot.domain.case import Case, Event, Role
-from bot.domain.rules import Outcome
+from bot.domain.case import Case, CaseStatus
+from bot.domain.reminders import Audience, NudgeKind
 from bot.i18n import Translator
 from bot.services import Services
 from handlers.cards import (
-    ab_division,
     approval_card,
     decision_line,
     division_name,
     esc,
     heading,
-    owner_division,
     refusal_markup,
     step_card,
 )
-from storage.cards import cards, remember_card
 from storage.models import Division, Document, User
-from storage.org import list_divisions, list_users
+from storage.nudges import Claimed
 
-log = logging.getLogger(__name__)
-
-APPROVAL = "approval"
-
-_Render = Callable[[Translator], str]
-_Markup = Callable[[Translator], InlineKeyboardMarkup]
+APPROVAL = "approval"  # the kind of card an approver's Ya/Tidak message is kept as
 
 
-async def send(bot: Bot, chat_id: int, text: str, markup: InlineKeyboardMarkup | None = None,
-               ) -> int | None:
-    """Send a message; its id, or None when the chat cannot be reached."""
-    try:
-        message = await bot.send_message(chat_id, text, reply_markup=markup)
-    except (Forbidden, BadRequest) as error:
-        log.warning("cannot write to chat %s: %s", chat_id, error)
-        return None
-    return message.message_id
+@dataclass(frozen=True)
+class Post:
+    """A message to send; ``card`` when it is an approval card to remember for later edits."""
+
+    text: str
+    markup: InlineKeyboardMarkup | None = None
+    card: bool = False
 
 
-class _Audience:
-    """Who is told what: divisions and approvers, each with their language."""
+@dataclass(frozen=True)
+class PassDocument:
+    """A document to send on, protected so that it cannot be forwarded out of the chat."""
 
-    def __init__(self, services: Services, divisions: Mapping[str, Division],
-                 users: Mapping[int, User]) -> None:
-        self.services, self.divisions, self.users = services, divisions, users
+    file_id: str
+    name: str
+    caption: str
 
-    def chat_language(self, division: Division | None) -> Translator:
-        return self.services.translator(division.language if division else None)
 
-    def user_language(self, telegram_id: int) -> Translator:
-        user = self.users.get(telegram_id)
-        return self.services.translator(user.language if user else None)
+@dataclass(frozen=True)
+class EditCards:
+    """The approval cards of one round in this chat, edited to show the decision."""
+
+    text: str
+    message_ids: tuple[int, ...]
+
+
+Delivery = Post | PassDocument | EditCards
+
+
+@dataclass(frozen=True)
+class Known:
+    """What the sweep loaded for a batch: the cases, the org, documents and cards sent."""
+
+    cases: Mapping[str, Case]
+    divisions: Mapping[str, Division]
+    users: Mapping[int, User]
+    documents: Mapping[int, Document]
+    cards: Mapping[tuple[str, int, int], tuple[int, ...]]  # (ref, round, chat) -> message ids
 
     def name(self, telegram_id: int | None) -> str:
+        """A person's name, or their id when they are not registered."""
         user = self.users.get(telegram_id) if telegram_id is not None else None
         return user.name if user else str(telegram_id)
 
-    def approvers(self) -> list[User]:
-        return [u for u in self.users.values() if u.role == Role.MANAGEMENT.value]
+
+def render(row: Claimed, chat_id: int, known: Known, services: Services, t: Translator,
+           now: datetime) -> Delivery | None:
+    """What ``row`` says to ``chat_id``; None when the case has moved on and it is moot."""
+    case = known.cases.get(row.ref or "")
+    if case is None:
+        return None
+    procedure = services.procedure
+    if row.kind is NudgeKind.CARD:
+        run = case.current_run
+        if run is None or (run.key, run.round) != (row.step, row.round):
+            return None  # the step is already done: its card has nothing left to ask
+        text, markup = step_card(case, t, procedure, now, known.divisions)
+        return Post(text, markup)
+    if row.kind is NudgeKind.ASK:
+        if case.round != row.round or case.decision_this_round() is not None:
+            return None
+        text, markup = approval_card(case, t, known.divisions, row.note)
+        return Post(text, markup, card=True)
+    if row.kind in (NudgeKind.DECIDED, NudgeKind.REASON):
+        return _decision(row, chat_id, case, known, services, t)
+    if row.kind is NudgeKind.DOCUMENT:
+        document = known.documents.get(row.seq)
+        if document is None:
+            return None
+        caption = t.gettext("{ref}: the outcome document, from {division}.").format(
+            ref=esc(case.ref), division=esc(division_name(
+                known.divisions.get(case.lead_division), t)))
+        return PassDocument(document.telegram_file_id, document.name, caption)
+    if row.kind is NudgeKind.ENDING:
+        text = heading(case, t) + "\n\n" + _ending(case, t)
+        if row.note:
+            text += "\n" + t.gettext("Reason: {reason}").format(reason=esc(row.note))
+        return Post(text)
+    return None
 
 
-async def announce(bot: Bot, services: Services, outcome: Outcome) -> None:
-    """Send what ``outcome``'s events call for."""
-    async with services.sessions() as session:
-        divisions = {d.code: d for d in await list_divisions(session=session)}
-        users = {u.telegram_id: u for u in await list_users(session=session)}
-    audience = _Audience(services, divisions, users)
-    case = outcome.case
-    for event in outcome.events:
-        if event.kind == "step_completed" and event.data.get("document_id"):
-            await _pass_document(bot, audience, case, event)
-        elif event.kind == "step_started" and event.step == case.current_step:
-            await _tell_owner(bot, audience, case)
-        elif event.kind == "memo_submitted":
-            await _ask_approvers(bot, audience, case, event)
-        elif event.kind == "decided":
-            await _tell_decision(bot, audience, case, event)
-        elif event.kind == "decision_explained":
-            await _tell_reason(bot, audience, case, event)
-        elif event.kind in _ENDINGS:
-            await _tell_ending(bot, audience, case, event)
+def _decision(row: Claimed, chat_id: int, case: Case, known: Known, services: Services,
+              t: Translator) -> Delivery | None:
+    decision = next((d for d in case.decisions if d.round == row.round), None)
+    if decision is None:
+        return None
+    procedure = services.procedure
+    line = decision_line(decision, t, procedure, known.name(decision.by))
+    if row.target.startswith("user:"):  # an approver: their card shows who decided
+        message_ids = known.cards.get((case.ref, row.round, chat_id), ())
+        if not message_ids:
+            return None
+        text, _ = approval_card(case, t, known.divisions, None)
+        return EditCards(text + "\n\n<b>" + line + "</b>", message_ids)
+    text = heading(case, t) + "\n\n" + line
+    refused = row.kind is NudgeKind.DECIDED and not decision.approved and case.is_open
+    return Post(text, refusal_markup(case, t, procedure) if refused else None)
 
 
-async def _tell_owner(bot: Bot, audience: _Audience, case: Case) -> None:
-    services = audience.services
-    run = case.current_run
-    if run is None:
-        return
-    division = owner_division(case, services.procedure.sop.get(run.key), audience.divisions)
-    if division is None or division.chat_id is None:
-        log.warning("%s: the owner of step %s has no group chat", case.ref, run.key)
-        return
-    t = audience.chat_language(division)
-    text, markup = step_card(case, t, services.procedure, services.now(), audience.divisions)
-    await send(bot, division.chat_id, text, markup)
-
-
-async def _tell_lead(bot: Bot, audience: _Audience, case: Case, render: _Render,
-                     markup_for: _Markup | None = None) -> None:
-    division = audience.divisions.get(case.lead_division)
-    if division is None or division.chat_id is None:
-        return
-    t = audience.chat_language(division)
-    text = heading(case, t) + "\n\n" + render(t)
-    await send(bot, division.chat_id, text, markup_for(t) if markup_for else None)
-
-
-async def _ask_approvers(bot: Bot, audience: _Audience, case: Case, event: Event) -> None:
-    services = audience.services
-    note = event.data.get("note")
-    sent: list[tuple[int, int]] = []
-    for approver in audience.approvers():
-        t = audience.user_language(approver.telegram_id)
-        text, markup = approval_card(case, t, audience.divisions,
-                                     note if isinstance(note, str) else None)
-        message_id = await send(bot, approver.telegram_id, text, markup)
-        if message_id is not None:
-            sent.append((approver.telegram_id, message_id))
-    async with services.sessions() as session, session.begin():
-        for chat_id, message_id in sent:
-            await remember_card(session=session, ref=case.ref, kind=APPROVAL, round=case.round,
-                                chat_id=chat_id, message_id=message_id, sent_at=services.now())
-    if not sent:
-        log.warning("%s: no approver could be reached for the Minit Cerai", case.ref)
-
-
-async def _tell_decision(bot: Bot, audience: _Audience, case: Case, event: Event) -> None:
-    services = audience.services
-    decision = next(d for d in case.decisions if d.round == event.data["round"])
-    decider = audience.name(decision.by)
-    async with services.sessions() as session:
-        sent = await cards(session=session, ref=case.ref, kind=APPROVAL, round=decision.round)
-    for card in sent:
-        t = audience.user_language(card.chat_id)
-        text, _ = approval_card(case, t, audience.divisions, None)
-        text += "\n\n<b>" + decision_line(decision, t, services.procedure, decider) + "</b>"
-        try:
-            await bot.edit_message_text(text, chat_id=card.chat_id, message_id=card.message_id,
-                                        reply_markup=None)
-        except (Forbidden, BadRequest) as error:
-            log.warning("cannot edit the approval card in chat %s: %s", card.chat_id, error)
-    await _tell_lead(
-        bot, audience, case,
-        lambda t: decision_line(decision, t, services.procedure, decider),
-        None if decision.approved else (lambda t: refusal_markup(case, t, services.procedure)),
-    )
-
-
-async def _pass_document(bot: Bot, audience: _Audience, case: Case, event: Event) -> None:
-    """The outcome document goes on to AB, protected so that it cannot be forwarded out."""
-    ab = ab_division(audience.divisions)
-    async with audience.services.sessions() as session:
-        document = await session.get(Document, event.data["document_id"])
-    if ab is None or ab.chat_id is None or document is None:
-        return
-    t = audience.chat_language(ab)
-    caption = t.gettext("{ref}: the outcome document, from {division}.").format(
-        ref=case.ref, division=esc(division_name(audience.divisions.get(case.lead_division), t)))
-    try:
-        await bot.send_document(ab.chat_id, document.telegram_file_id, caption=caption,
-                                filename=document.name, protect_content=True)
-    except (Forbidden, BadRequest) as error:
-        log.warning("cannot pass %s's document to AB: %s", case.ref, error)
-
-
-async def _tell_reason(bot: Bot, audience: _Audience, case: Case, event: Event) -> None:
-    decider, procedure = audience.name(event.actor), audience.services.procedure
-    await _tell_lead(bot, audience, case,
-                     lambda t: decision_line(case.decisions[-1], t, procedure, decider))
-
-
-_ENDINGS = ("case_completed", "case_closed", "case_withdrawn")
-
-
-async def _tell_ending(bot: Bot, audience: _Audience, case: Case, event: Event) -> None:
-    ab = ab_division(audience.divisions)
-    chats = {d.code: d for d in (ab, audience.divisions.get(case.lead_division)) if d}
-    for division in chats.values():
-        if division.chat_id is None:
-            continue
-        t = audience.chat_language(division)
-        text = heading(case, t) + "\n\n" + _ending(event, t)
-        reason = event.data.get("reason")
-        if isinstance(reason, str) and reason:
-            text += "\n" + t.gettext("Reason: {reason}").format(reason=esc(reason))
-        await send(bot, division.chat_id, text)
-
-
-def _ending(event: Event, t: Translator) -> str:
-    if event.kind == "case_completed":
+def _ending(case: Case, t: Translator) -> str:
+    if case.status is CaseStatus.COMPLETED:
         return t.gettext("The case is complete: the outcome document has been filed.")
-    if event.kind == "case_closed":
+    if case.status is CaseStatus.NOT_APPROVED:
         return t.gettext("The case is closed as not approved by top management.")
     return t.gettext("The case has been withdrawn.")
 
+
+def audience_of(row: Claimed) -> Audience:
+    """Who a message row was planned for, from its target."""
+    return Audience.APPROVERS if row.target.startswith("user:") else Audience.LEAD

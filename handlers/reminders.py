@@ -1,15 +1,19 @@
-"""The sweep: send the nudges that are due, one message per chat, each at most once.
+"""The sweep: deliver the outbox. Every message owed (reminders, cards, decisions told,
+documents passed on) goes out from here, each at most once, retried until Telegram has it.
 
-The database says what is owed (storage.nudges); the scheduler only wakes the sweep up, and a
-tick that was missed costs nothing because the next one reads what is still owed. Nothing goes
-out outside office hours: what came due then waits for the next office morning.
+The database says what is owed (storage.nudges); the scheduler and every change only wake the
+sweep up, and a wake-up that was missed costs nothing because the next one reads what is still
+owed. No reminder goes out outside office hours: what came due then waits for the next office
+morning; the messages a change causes go out at once.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import socket
+import time
 import uuid
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
@@ -21,21 +25,35 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Tele
 
 from bot.callbacks import Approve, Report, encode
 from bot.domain.case import Case
-from bot.domain.reminders import NudgeKind
+from bot.domain.reminders import MESSAGE_KINDS, NudgeKind
 from bot.i18n import Translator
 from bot.messages import step_heading
 from bot.services import Services
 from handlers.cards import ab_division, division_name, due_line, esc
-from storage.cases import OpenSteps, load_cases, open_steps
+from handlers.notify import APPROVAL, Delivery, Known, PassDocument, Post, render
+from storage.cards import approval_cards, remember_card
+from storage.cases import OpenSteps, documents_by_id, load_cases, open_steps
 from storage.models import Division, User
-from storage.nudges import Claimed, any_due, claim_due, mark_failed, mark_sent, plan, release
+from storage.nudges import (
+    Claimed,
+    any_due,
+    claim_due,
+    mark_failed,
+    mark_sent,
+    plan,
+    release,
+    renew,
+)
 from storage.org import list_divisions, list_users
 
 log = logging.getLogger(__name__)
 
-LEASE = timedelta(minutes=5)  # a claim outlives any send; a dead sweeper's rows come back
-CLAIM_BATCH = 500  # nudges claimed per transaction
+LEASE = timedelta(minutes=1)  # a dead sweeper's rows come back within a minute
+RENEW_AFTER = 20.0  # seconds of sending after which the lease is renewed
+CLAIM_BATCH = 100  # nudges claimed (whole chats) per round: a crash holds no more than these
+MAX_ROUNDS = 1000  # one sweep's bound, whatever happens
 DIGEST_LINES = 20  # the rest is a /status away; the message stays under Telegram's limit
+MESSAGE_KIND_VALUES = tuple(sorted(kind.value for kind in MESSAGE_KINDS))
 
 
 def holder_name() -> str:
@@ -55,64 +73,129 @@ class SweepReport:
 
 async def sweep(bot: Bot, services: Services, *, holder: str, now: datetime | None = None
                 ) -> SweepReport:
-    """Send every nudge due by ``now``, batched per chat; plan the ones they lead to."""
+    """Send every message due by ``now``, batched per chat; plan the ones they lead to.
+
+    Outside office hours only the messages changes cause go out; reminders wait for the next
+    office morning. Claims are made a batch at a time and sent before the next is claimed, so
+    a crash delays no more than one batch, by at most the lease.
+    """
     now = now or services.now()
     report = SweepReport()
-    if not services.procedure.calendar.is_office_hours(now):
-        return report
+    kinds = None if services.procedure.calendar.is_office_hours(now) else MESSAGE_KIND_VALUES
     async with services.sessions() as session:
-        if not await any_due(session=session, now=now):
+        if not await any_due(session=session, now=now, kinds=kinds):
             return report
-    claimed = await _claim_all(services, holder, now)
-    report.claimed = len(claimed)
-    by_target: dict[str, list[Claimed]] = defaultdict(list)
-    for row in claimed:
-        by_target[row.target].append(row)
-    context = await _Context.load(services, claimed, now)
-    for target, rows in by_target.items():
-        await _deliver(bot, services, context, target, rows, now, report)
+    for _ in range(MAX_ROUNDS):
+        claimed, more = await _claim(services, holder, now, kinds)
+        report.claimed += len(claimed)
+        if claimed:
+            await _send_batch(bot, services, holder, claimed, now, report)
+        if not more:
+            break
     return report
 
 
-async def _claim_all(services: Services, holder: str, now: datetime) -> list[Claimed]:
-    """Claim what is due; a sent chase plans tomorrow's, which an outage may make due too."""
+async def _claim(services: Services, holder: str, now: datetime,
+                 kinds: tuple[str, ...] | None) -> tuple[list[Claimed], bool]:
+    """Claim a batch, and True when another round may find more.
+
+    A sent chase plans the next working day's, which an outage may have made due already:
+    those are claimed into the same batch, so that each chat still gets one message.
+    """
     planner = services.procedure.planner
     claimed: list[Claimed] = []
     while True:
         async with services.sessions() as session, session.begin():
             batch = await claim_due(session=session, now=now, holder=holder, lease=LEASE,
-                                    limit=CLAIM_BATCH)
-            following = [n for row in batch
-                         for n in planner.following(
-                             row.nudge(planner.audience(row.kind, row.step)))]
+                                    limit=CLAIM_BATCH, kinds=kinds)
+            following = [n for row in batch for n in planner.following(
+                row.nudge(planner.audience(row.kind, row.step)))]
             await plan(session=session, nudges=following, now=now)
         claimed.extend(batch)
-        # Another round only when this one may have left some: a full batch, or chases it
-        # planned that are due already.
-        if len(batch) < CLAIM_BATCH and all(n.at > now for n in following):
-            return claimed
+        if len(batch) >= CLAIM_BATCH:
+            return claimed, True
+        if all(n.at > now for n in following) or len(claimed) >= CLAIM_BATCH:
+            return claimed, len(claimed) >= CLAIM_BATCH
+
+
+async def _send_batch(bot: Bot, services: Services, holder: str, claimed: list[Claimed],
+                      now: datetime, report: SweepReport) -> None:
+    """Word and send a claimed batch: each chat's messages in order, chats in turn."""
+    by_target: dict[str, list[Claimed]] = defaultdict(list)
+    for row in claimed:
+        by_target[row.target].append(row)
+    context = await _Context.load(services, claimed, now)
+    queues: list[tuple[str, int, Translator, list[_Part]]] = []
+    for target, rows in by_target.items():
+        chat_id, t = context.chat(target, services)
+        if chat_id is None:
+            await _give_up(services, [row.id for row in rows], f"{target} has no chat", now)
+            report.failed.append(target)
+            continue
+        queues.append((target, chat_id, t, _parts(rows, chat_id, context, services, t, now)))
+    lease = _Lease(services, holder, [row.id for row in claimed])
+    # Round-robin: every chat's first message before any chat's second.
+    for turn in range(max((len(parts) for *_, parts in queues), default=0)):
+        for target, chat_id, _t, parts in queues:
+            if turn >= len(parts) or target in report.failed:
+                continue
+            await lease.keep()
+            await _deliver(bot, services, context, target, chat_id, parts[turn], now, report)
+
+
+class _Lease:
+    """Renews a batch's claim while it is being sent, so that a slow send is not taken over."""
+
+    def __init__(self, services: Services, holder: str, ids: list[int]) -> None:
+        self.services, self.holder, self.ids = services, holder, ids
+        self.renewed = time.monotonic()
+
+    async def keep(self) -> None:
+        if time.monotonic() - self.renewed < RENEW_AFTER:
+            return
+        async with self.services.sessions() as session, session.begin():
+            await renew(session=session, ids=self.ids, holder=self.holder,
+                        until=self.services.now() + LEASE)
+        self.renewed = time.monotonic()
 
 
 @dataclass
 class _Context:
-    """The cases, chats and people a batch of nudges speaks of, loaded once."""
+    """The cases, chats, people and documents a batch of nudges speaks of, loaded once."""
 
-    cases: Mapping[str, Case]
-    divisions: Mapping[str, Division]
-    users: Mapping[int, User]
+    known: Known
     open_steps: OpenSteps | None  # for the digest, when one is due
+
+    @property
+    def divisions(self) -> Mapping[str, Division]:
+        return self.known.divisions
+
+    @property
+    def users(self) -> Mapping[int, User]:
+        return self.known.users
+
+    @property
+    def cases(self) -> Mapping[str, Case]:
+        return self.known.cases
 
     @classmethod
     async def load(cls, services: Services, claimed: Sequence[Claimed], now: datetime
                    ) -> _Context:
+        refs = {row.ref for row in claimed if row.ref}
+        document_ids = sorted({row.seq for row in claimed if row.kind is NudgeKind.DOCUMENT})
+        edits = sorted({row.ref for row in claimed
+                        if row.kind is NudgeKind.DECIDED and row.target.startswith("user:")
+                        and row.ref})
         async with services.sessions() as session:
-            cases = await load_cases(session=session, refs=(row.ref for row in claimed if row.ref))
+            cases = await load_cases(session=session, refs=refs)
             divisions = {d.code: d for d in await list_divisions(session=session)}
             users = {u.telegram_id: u for u in await list_users(session=session)}
+            documents = await documents_by_id(session=session, ids=document_ids)
+            cards = await approval_cards(session=session, refs=edits, kind=APPROVAL)
             digest = any(row.kind is NudgeKind.DIGEST for row in claimed)
             steps = (await open_steps(session=session, now=now, first=DIGEST_LINES) if digest
                      else None)
-        return cls(cases, divisions, users, steps)
+        return cls(Known(cases, divisions, users, documents, cards), steps)
 
     def chat(self, target: str, services: Services) -> tuple[int | None, Translator]:
         """The chat id behind a target, and its language."""
@@ -126,41 +209,80 @@ class _Context:
             user.language if user else None)
 
 
-async def _deliver(bot: Bot, services: Services, context: _Context, target: str,
-                   rows: list[Claimed], now: datetime, report: SweepReport) -> None:
-    chat_id, t = context.chat(target, services)
-    ids = [row.id for row in rows]
-    if chat_id is None:
-        await _give_up(services, ids, f"{target} has no chat", now)
+@dataclass(frozen=True)
+class _Part:
+    """One message to a chat (or one edit) and the rows it delivers."""
+
+    delivery: Delivery | None  # None: moot, nothing to send
+    rows: list[Claimed]
+
+
+def _parts(rows: list[Claimed], chat_id: int, context: _Context, services: Services,
+           t: Translator, now: datetime) -> list[_Part]:
+    """A chat's messages in order: each change's message on its own, the reminders packed."""
+    parts = [_Part(render(row, chat_id, context.known, services, t, now), [row])
+             for row in rows if row.kind in MESSAGE_KINDS]
+    reminders = [row for row in rows if row.kind not in MESSAGE_KINDS]
+    for text, markup, part in _messages(reminders, context, services, t, now):
+        parts.append(_Part(Post(text, markup) if text else None, part))
+    return parts
+
+
+async def _deliver(bot: Bot, services: Services, context: _Context, target: str, chat_id: int,
+                   part: _Part, now: datetime, report: SweepReport) -> None:
+    """Send one part; record it sent, postponed or undeliverable."""
+    ids = [row.id for row in part.rows]
+    try:
+        message_id = await _send(bot, chat_id, part.delivery)
+    except RetryAfter as error:  # the rate limiter already waited and retried
+        await _postpone(services, ids, str(error), now + _seconds(error.retry_after))
+        report.postponed += len(ids)
+    except Forbidden as error:
+        await _unreachable(bot, services, context, target, ids, str(error), now)
         report.failed.append(target)
-        return
-    for text, markup, part in _messages(rows, context, services, t, now):
-        part_ids = [row.id for row in part]
-        try:
-            message = await bot.send_message(chat_id, text, reply_markup=markup)
-        except RetryAfter as error:  # the rate limiter already waited and retried
-            await _postpone(services, part_ids, str(error), now + _seconds(error.retry_after))
-            report.postponed += len(part)
-        except Forbidden as error:
-            await _unreachable(bot, services, context, target, part_ids, str(error), now)
+    except BadRequest as error:
+        if "chat not found" in str(error).lower():
+            await _unreachable(bot, services, context, target, ids, str(error), now)
             report.failed.append(target)
-            return
-        except BadRequest as error:
-            if "chat not found" not in str(error).lower():
-                raise
-            await _unreachable(bot, services, context, target, part_ids, str(error), now)
-            report.failed.append(target)
-            return
-        except (NetworkError, TelegramError) as error:  # timeouts, 5xx: try again later
-            attempts = max(row.attempts for row in part)
-            await _postpone(services, part_ids, str(error),
-                            now + timedelta(minutes=min(2 ** attempts, 60)))
-            report.postponed += len(part)
-        else:
-            async with services.sessions() as session, session.begin():
-                await mark_sent(session=session, ids=part_ids, message_id=message.message_id,
-                                now=now)
+        else:  # Telegram refuses this message as it is: trying again would not help
+            log.error("Telegram refused a message to %s (%s): %s", target,
+                      ", ".join(sorted({row.ref or "-" for row in part.rows})), error)
+            await _give_up(services, ids, str(error), now)
+    except (NetworkError, TelegramError) as error:  # timeouts, 5xx: try again later
+        attempts = max(row.attempts for row in part.rows)
+        await _postpone(services, ids, str(error), now + timedelta(minutes=min(2 ** attempts, 60)))
+        report.postponed += len(ids)
+    else:
+        async with services.sessions() as session, session.begin():
+            await mark_sent(session=session, ids=ids, message_id=message_id, now=now)
+            if isinstance(part.delivery, Post) and part.delivery.card and message_id:
+                row = part.rows[0]
+                await remember_card(session=session, ref=row.ref or "", kind=APPROVAL,
+                                    round=row.round, chat_id=chat_id, message_id=message_id,
+                                    sent_at=now)
+        if part.delivery is not None:
             report.messages += 1
+
+
+async def _send(bot: Bot, chat_id: int, delivery: Delivery | None) -> int | None:
+    """Carry out one delivery; the message id sent, if any."""
+    if delivery is None:
+        return None
+    if isinstance(delivery, Post):
+        return (await bot.send_message(chat_id, delivery.text,
+                                       reply_markup=delivery.markup)).message_id
+    if isinstance(delivery, PassDocument):
+        return (await bot.send_document(chat_id, delivery.file_id, caption=delivery.caption,
+                                        filename=delivery.name,
+                                        protect_content=True)).message_id
+    for message_id in delivery.message_ids:
+        try:
+            await bot.edit_message_text(delivery.text, chat_id=chat_id, message_id=message_id,
+                                        reply_markup=None)
+        except BadRequest as error:  # edited already (a re-send after a crash), or deleted
+            if not any(why in str(error).lower() for why in ("not modified", "not found")):
+                raise
+    return None
 
 
 def _seconds(value: int | timedelta) -> timedelta:
@@ -309,21 +431,64 @@ def _digest(context: _Context, services: Services, t: Translator, now: datetime)
     return "\n\n".join(lines)
 
 
-async def start_sweeping(application: object, services: Services, bot: Bot) -> None:
+class Sweeper:
+    """Runs the sweep: on every tick, and at once when a change has written messages.
+
+    One sweep at a time in this process; a wake-up during a sweep runs another right after it,
+    so a message written meanwhile is not left for the next tick.
+    """
+
+    def __init__(self, bot: Bot, services: Services) -> None:
+        self.bot, self.services, self.holder = bot, services, holder_name()
+        self._task: asyncio.Task[None] | None = None
+        self._again = False
+
+    def wake(self) -> None:
+        """Sweep now (or right after the sweep under way)."""
+        if self._task is not None and not self._task.done():
+            self._again = True
+            return
+        self._task = asyncio.get_running_loop().create_task(self._run(), name="ikabot-sweep")
+
+    async def run(self) -> None:
+        """Sweep now and wait for it."""
+        self.wake()
+        await self.idle()
+
+    async def idle(self) -> None:
+        """Wait for the sweep under way, if any."""
+        while self._task is not None and not self._task.done():
+            await asyncio.wait({self._task})
+
+    async def _run(self) -> None:
+        while True:
+            self._again = False
+            try:
+                await sweep(self.bot, self.services, holder=self.holder)
+            except Exception:  # logged; the rows stay owed, and the next tick tries again
+                log.exception("the reminder sweep failed")
+            if not self._again:
+                return
+
+
+async def start_sweeping(application: object, services: Services, bot: Bot) -> Sweeper:
     """At start: plan the next digest, catch up on what came due while down, then sweep
-    every SWEEP_INTERVAL_SECONDS (a missed tick is harmless: the next reads what is owed)."""
+    every SWEEP_INTERVAL_SECONDS (a missed tick is harmless: the next reads what is owed) and
+    whenever a change wakes it (``services.wake_outbox``)."""
     now = services.now()
     async with services.sessions() as session, session.begin():
         await plan(session=session, nudges=[services.procedure.planner.first_digest(now)],
                    now=now)
-    holder = holder_name()
-    await sweep(bot, services, holder=holder)
+    sweeper = Sweeper(bot, services)
+    await sweeper.run()
+    services.wake_outbox = sweeper.wake
 
     async def tick(context: object) -> None:
-        await sweep(bot, services, holder=holder)
+        await sweeper.run()
 
     interval = services.settings.sweep_interval_seconds
     job_queue = application.job_queue  # type: ignore[attr-defined]
     job_queue.run_repeating(tick, interval=interval, first=interval, name="sweep",
                             job_kwargs={"misfire_grace_time": None, "coalesce": True,
                                         "max_instances": 1})
+    return sweeper

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlmodel import col, select
@@ -34,3 +36,19 @@ async def cards(*, session: AsyncSession, ref: str, kind: str, round: int) -> li
         .order_by(col(SentCard.id))
     )
     return list((await session.exec(statement)).all())
+
+
+async def approval_cards(*, session: AsyncSession, refs: Sequence[str], kind: str
+                         ) -> dict[tuple[str, int, int], tuple[int, ...]]:
+    """The ``kind`` cards sent about these cases (a bounded batch), by (ref, round, chat)."""
+    if not refs:
+        return {}
+    rows = await session.exec(
+        select(CaseRow.ref, SentCard.round, SentCard.chat_id, SentCard.message_id)
+        .join(CaseRow, col(CaseRow.id) == col(SentCard.case_id))
+        .where(col(CaseRow.ref).in_(list(refs)), col(SentCard.kind) == kind)
+        .order_by(col(SentCard.id)))
+    found: dict[tuple[str, int, int], list[int]] = defaultdict(list)
+    for ref, round_, chat_id, message_id in rows.all():
+        found[ref, round_, chat_id].append(message_id)
+    return {key: tuple(ids) for key, ids in found.items()}

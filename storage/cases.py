@@ -498,6 +498,14 @@ async def add_document(
     return document
 
 
+async def documents_by_id(*, session: AsyncSession, ids: Sequence[int]) -> dict[int, Document]:
+    """These documents (a bounded batch), by id."""
+    if not ids:
+        return {}
+    rows = await session.exec(select(Document).where(col(Document.id).in_(list(ids))))
+    return {row.id: row for row in rows.all() if row.id is not None}
+
+
 async def case_documents(*, session: AsyncSession, ref: str) -> list[Document]:
     """The files received on case ``ref``, oldest first; UnknownCase if there is no such case."""
     row = await _case_row(session, ref)

@@ -342,7 +342,8 @@ class ChatData(SQLModel, table=True):
 
 
 class NudgeRow(SQLModel, table=True):
-    """A reminder owed to one chat: planned with the change that makes it due, sent once.
+    """A message owed to one chat (a reminder, a card, a decision told): the outbox's row,
+    planned with the change that makes it due, sent once.
 
     ``key`` is (case, step, round, kind, day, chat) as text, unique: planning the same nudge
     twice, or after a restart, finds the row already there.
@@ -366,6 +367,7 @@ class NudgeRow(SQLModel, table=True):
     kind: str = Field(max_length=KEY)  # a NudgeKind value
     day: date
     seq: int = 0
+    note: str | None = Field(default=None, sa_type=Text)  # what the change said (a reason)
     target: str = Field(max_length=NAME)  # "division:BKKA" or "user:3001"
     due_at: datetime = Field(sa_type=UTCDateTime)
     planned_at: datetime = Field(sa_type=UTCDateTime)

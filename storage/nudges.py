@@ -1,12 +1,14 @@
-"""Reminders as rows: planned in the transaction of the change that makes them due, claimed by
-one sweeper at a time, marked sent once Telegram has them.
+"""The outbox: every message owed (reminders, cards, decisions told) as rows, planned in the
+transaction of the change that makes them due, claimed by one sweeper at a time, marked sent
+once Telegram has them.
 
 A claim is a lease: a sweeper that dies mid-send leaves its rows to be claimed again when the
-lease runs out, so a nudge is sent late rather than never, and at most once more.
+lease runs out, so a message is sent late rather than never, and at most once more.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -17,7 +19,7 @@ from sqlmodel import col, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.domain.case import Role
-from bot.domain.reminders import Audience, Drop, Nudge, NudgeKind
+from bot.domain.reminders import LASTING_KINDS, Audience, Drop, Nudge, NudgeKind
 from storage.models import CaseRow, Division, DivisionKind, NudgeRow, User
 
 # PostgreSQL's advisory lock around a claim ("ikanud" in ASCII), held until the claim commits.
@@ -52,6 +54,9 @@ async def _case_ids(session: AsyncSession, refs: Iterable[str]) -> dict[str, tup
     return {ref: (case_id, lead) for ref, case_id, lead in rows.all() if case_id is not None}
 
 
+_LASTING = sorted(kind.value for kind in LASTING_KINDS)
+
+
 async def plan(*, session: AsyncSession, nudges: Sequence[Nudge], drops: Sequence[Drop] = (),
                now: datetime) -> None:
     """Forget what ``drops`` name, then add ``nudges`` not planned yet, in the caller's transaction.
@@ -70,7 +75,8 @@ async def plan(*, session: AsyncSession, nudges: Sequence[Nudge], drops: Sequenc
             key = nudge_key(nudge, target)
             rows[key] = {
                 "key": key, "case_id": case_id, "step": nudge.step, "round": nudge.round,
-                "kind": nudge.kind.value, "day": nudge.day, "seq": nudge.seq, "target": target,
+                "kind": nudge.kind.value, "day": nudge.day, "seq": nudge.seq,
+                "note": nudge.note, "target": target,
                 "due_at": nudge.at, "planned_at": now, "claimed_by": None,
                 "claimed_until": None, "attempts": 0, "sent_at": None, "message_id": None,
                 "dropped_at": None, "failed_at": None, "last_error": None}
@@ -80,6 +86,7 @@ async def plan(*, session: AsyncSession, nudges: Sequence[Nudge], drops: Sequenc
         statement = (update(NudgeRow)
                      .where(col(NudgeRow.case_id) == cases[dropped.ref][0],
                             col(NudgeRow.sent_at).is_(None), col(NudgeRow.dropped_at).is_(None),
+                            col(NudgeRow.kind).not_in(_LASTING),
                             col(NudgeRow.key).not_in(list(rows)))
                      .values(dropped_at=now))
         if dropped.step is not None:
@@ -115,39 +122,43 @@ class Claimed:
     target: str
     due_at: datetime
     attempts: int
+    note: str | None = None
 
     def nudge(self, audience: Audience) -> Nudge:
         """The planned nudge this row came from."""
         return Nudge(self.ref, self.step, self.round, self.kind, self.day, audience,
-                     self.due_at, self.seq)
+                     self.due_at, self.seq, self.note)
 
 
-def _pending(now: datetime | BindParameter[datetime]) -> ColumnElement[bool]:
-    return and_(col(NudgeRow.sent_at).is_(None), col(NudgeRow.dropped_at).is_(None),
-            col(NudgeRow.failed_at).is_(None), col(NudgeRow.due_at) <= now,
-            or_(col(NudgeRow.claimed_until).is_(None), col(NudgeRow.claimed_until) < now))
+def _pending(now: datetime | BindParameter[datetime],
+             kinds: Sequence[str] | None = None) -> ColumnElement[bool]:
+    pending = and_(col(NudgeRow.sent_at).is_(None), col(NudgeRow.dropped_at).is_(None),
+                   col(NudgeRow.failed_at).is_(None), col(NudgeRow.due_at) <= now,
+                   or_(col(NudgeRow.claimed_until).is_(None), col(NudgeRow.claimed_until) < now))
+    return pending if kinds is None else and_(pending, col(NudgeRow.kind).in_(kinds))
 
 
 async def claim_due(*, session: AsyncSession, now: datetime, holder: str, lease: timedelta,
-                    limit: int = 500) -> list[Claimed]:
+                    limit: int = 500, kinds: Sequence[str] | None = None) -> list[Claimed]:
     """Claim what is due by ``now`` and free, whole chats at a time, in the caller's transaction.
 
     The chats of the first ``limit`` nudges due are claimed with every nudge due for them, so
     that a chat's nudges go out together, in one message. Claims are made one at a time (an
     advisory lock held until the caller commits on PostgreSQL, the write transaction on SQLite)
     so that two sweepers never split a chat between them; a row some other transaction holds
-    (a change dropping it) is skipped, not waited for.
+    (a change dropping it) is skipped, not waited for. ``kinds`` narrows the claim (outside
+    office hours only the messages changes cause go out).
     """
     connection = await session.connection()
     if connection.dialect.name == "postgresql":
         await session.exec(select(func.pg_advisory_xact_lock(CLAIM_LOCK_KEY)))
-    first = (select(NudgeRow.target).where(_pending(now))
+    first = (select(NudgeRow.target).where(_pending(now, kinds))
              .order_by(col(NudgeRow.due_at), col(NudgeRow.id)).limit(limit))
     targets = sorted(set((await session.exec(first)).all()))
     if not targets:
         return []
     statement = (select(NudgeRow)
-                 .where(_pending(now), col(NudgeRow.target).in_(targets))
+                 .where(_pending(now, kinds), col(NudgeRow.target).in_(targets))
                  .order_by(col(NudgeRow.due_at), col(NudgeRow.id))
                  .with_for_update(skip_locked=True))
     rows = (await session.exec(statement)).all()
@@ -158,7 +169,7 @@ async def claim_due(*, session: AsyncSession, now: datetime, holder: str, lease:
         col(CaseRow.id).in_(case_ids)))).all()) if case_ids else {}
     claimed = [Claimed(row.id, row.key, refs.get(row.case_id) if row.case_id else None,
                        row.step, row.round, NudgeKind(row.kind), row.day, row.seq, row.target,
-                       row.due_at, row.attempts + 1)
+                       row.due_at, row.attempts + 1, row.note)
                for row in rows if row.id is not None]
     if claimed:
         # One statement for the lot, not one per row: they are locked (PostgreSQL) or the
@@ -178,12 +189,29 @@ _ANY_DUE = (select(NudgeRow.id).where(_pending(bindparam("now")))
             .order_by(col(NudgeRow.due_at)).limit(1))
 
 
-async def any_due(*, session: AsyncSession, now: datetime) -> bool:
-    """True when some nudge is due and free: the idle sweep's one cheap question."""
+@functools.cache
+def _any_due_of(kinds: tuple[str, ...]) -> Any:
+    return (select(NudgeRow.id).where(_pending(bindparam("now"), kinds))
+            .order_by(col(NudgeRow.due_at)).limit(1))
+
+
+async def any_due(*, session: AsyncSession, now: datetime,
+                  kinds: Sequence[str] | None = None) -> bool:
+    """True when some nudge (of ``kinds``) is due and free: the idle sweep's one question."""
     # Built once, run through the session's connection: the ORM has no rows to make here, and
     # the question is asked every SWEEP_INTERVAL_SECONDS.
     connection = await session.connection()
-    return await connection.scalar(_ANY_DUE, {"now": now}) is not None
+    statement = _ANY_DUE if kinds is None else _any_due_of(tuple(sorted(kinds)))
+    return await connection.scalar(statement, {"now": now}) is not None
+
+
+async def renew(*, session: AsyncSession, ids: Sequence[int], holder: str,
+                until: datetime) -> None:
+    """Keep holding these claimed rows until ``until``: the sweeper is still sending them."""
+    await session.exec(update(NudgeRow)
+                       .where(col(NudgeRow.id).in_(list(ids)), col(NudgeRow.claimed_by) == holder,
+                              col(NudgeRow.sent_at).is_(None))
+                       .values(claimed_until=until))
 
 
 async def mark_sent(*, session: AsyncSession, ids: Sequence[int], message_id: int | None,

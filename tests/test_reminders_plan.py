@@ -71,15 +71,24 @@ def test_changes_plan_the_decision_chase_and_drop_what_is_moot() -> None:
     case = step_through(PROC, registered(PROC, now), now, "minit_cerai")
     memo = apply(case, SubmitMemo(), actor=OFFICER, now=now, procedure=PROC)
     assert memo.drops == [Drop(case.ref, "minit_cerai")]
-    assert [(n.kind, n.audience, n.day) for n in memo.nudges] == [
-        (NudgeKind.DECISION, Audience.APPROVERS, date(2026, 9, 2))]
+    assert [(n.kind, n.audience, n.day, n.at) for n in memo.nudges] == [
+        (NudgeKind.ASK, Audience.APPROVERS, date(2026, 9, 1), now),  # the cards, at once
+        (NudgeKind.DECISION, Audience.APPROVERS, date(2026, 9, 2), morning(date(2026, 9, 2)))]
     decided = apply(memo.case, Decide(True), actor=MANAGER, now=now, procedure=PROC)
     assert Drop(case.ref, "minit_cerai") in decided.drops
-    assert {n.step for n in decided.nudges} == {"prep_meeting"}
+    told = [(n.kind, n.step, n.audience) for n in decided.nudges if n.at == now]
+    assert told == [(NudgeKind.DECIDED, "minit_cerai", Audience.LEAD),
+                    (NudgeKind.DECIDED, "minit_cerai", Audience.APPROVERS),
+                    (NudgeKind.CARD, "prep_meeting", Audience.LEAD)]
+    assert {n.step for n in decided.nudges if n.at != now} == {"prep_meeting"}
+    # The drop of the decided step leaves the decision to be told.
+    assert not any(d.matches(n) for d in decided.drops for n in decided.nudges)
     done = step_through(PROC, decided.case, now, "file_copy")
     last = apply(done, CompleteStep("file_copy", Filed("F/1")), actor=AB, now=now,
                  procedure=PROC)
-    assert Drop(case.ref) in last.drops and last.nudges == []
+    assert Drop(case.ref) in last.drops
+    assert [(n.kind, n.audience) for n in last.nudges] == [
+        (NudgeKind.ENDING, Audience.AB), (NudgeKind.ENDING, Audience.LEAD)]
 
 
 def test_who_each_kind_of_nudge_is_for() -> None:

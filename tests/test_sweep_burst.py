@@ -16,6 +16,7 @@ from sqlalchemy.engine import URL
 from bot.app import build_application, build_services
 from bot.context import IkaApplication
 from bot.domain.case import Instrument, Level, Source
+from bot.domain.reminders import MESSAGE_KINDS
 from bot.domain.rules import CompleteStep, NewCase, Outcome, apply, register_case
 from bot.fake_telegram import FakeTelegram, World
 from bot.services import Services
@@ -87,8 +88,9 @@ async def _seed(services: Services) -> datetime:
                                    started_at=run.started_at, due_at=run.due_at,
                                    done_at=run.done_at, done_by=run.done_by, data=run.data)
                         for row, o in zip(rows, outcomes, strict=True) for run in o.case.steps)
-        await plan(session=session, nudges=[n for o in outcomes for n in o.nudges],
-                   now=REGISTERED)
+        # Their cards went out when they were registered: the burst is the morning's reminders.
+        await plan(session=session, nudges=[n for o in outcomes for n in o.nudges
+                                            if n.kind not in MESSAGE_KINDS], now=REGISTERED)
     runs = [o.case.current_run for o in outcomes]
     (due,) = {run.due_at for run in runs if run is not None}  # all due the same afternoon
     return due - timedelta(hours=6)  # that morning, in office hours: "due today" is due

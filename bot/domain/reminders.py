@@ -1,9 +1,15 @@
-"""Which reminders a case is owed, and when: pure functions of the case and the calendar.
+"""Which messages a case is owed, and when: pure functions of the case and the calendar.
 
-A reminder ("nudge") is due at the start of office hours on a working day, so it never falls
-outside them. Nudges are planned when a step starts (before the due date, on it, and the first
-overdue morning), and each overdue or chasing nudge plans the next working day's when it is
-sent, so a stalled case is chased every working day without anything scanning all cases.
+Every message the bot sends because of a change or a deadline is a "nudge" planned here and
+kept as an outbox row by storage, in the transaction of the change that owes it:
+
+- a reminder is due at the start of office hours on a working day, so it never falls outside
+  them. Reminders are planned when a step starts (before the due date, on it, and the first
+  overdue morning), and each overdue or chasing one plans the next working day's when it is
+  sent, so a stalled case is chased every working day without anything scanning all cases;
+- a message a change causes (the next owner's card, the approvers' Ya/Tidak cards, the
+  decision told to the division, the outcome document passed to AB, the case's end) is due at
+  the moment of the change, at any hour: it is news, not a nag.
 """
 
 from __future__ import annotations
@@ -26,6 +32,21 @@ class NudgeKind(StrEnum):
     ESCALATION = "escalation"  # from the Nth overdue working day, also to AB
     DECISION = "decision"  # every working day while Ya/Tidak waits, to each approver
     DIGEST = "digest"  # every week, all open cases, to AB
+    # Messages a change causes, due at once (MESSAGE_KINDS):
+    CARD = "card"  # a step started: its owner's card, with the button to report it
+    ASK = "ask"  # the Minit Cerai went up: each approver's Ya / Tidak card
+    DECIDED = "decided"  # the decision: told to the lead division, approvers' cards edited
+    REASON = "reason"  # the reason for a Tidak, given after the tap, told to the division
+    DOCUMENT = "document"  # the outcome document, passed on to AB (``seq`` is its id)
+    ENDING = "ending"  # the case is complete, closed or withdrawn: AB and the lead division
+
+
+# Sent at the moment of the change, office hours or not.
+MESSAGE_KINDS = frozenset({NudgeKind.CARD, NudgeKind.ASK, NudgeKind.DECIDED, NudgeKind.REASON,
+                           NudgeKind.DOCUMENT, NudgeKind.ENDING})
+# Never made moot by a later change: what they tell stays true.
+LASTING_KINDS = frozenset({NudgeKind.DECIDED, NudgeKind.REASON, NudgeKind.DOCUMENT,
+                           NudgeKind.ENDING})
 
 
 class Audience(StrEnum):
@@ -52,7 +73,7 @@ class ReminderPolicy:
 
 @dataclass(frozen=True)
 class Nudge:
-    """One reminder owed: its key is (case, step, round, kind, day, audience)."""
+    """One message owed: its key is (case, step, round, kind, day, audience)."""
 
     ref: str | None  # None for the digest
     step: str | None
@@ -62,19 +83,24 @@ class Nudge:
     audience: Audience
     at: datetime  # when it may go out: the start of office hours on ``day``
     seq: int = 0  # the overdue working day it counts (1 = first), for escalation and wording
+    note: str | None = None  # what the change said that the case does not keep (a reason)
 
 
 @dataclass(frozen=True)
 class Drop:
-    """Pending nudges of a case to forget: of one step, or all when ``step`` is None."""
+    """Pending nudges of a case to forget: of one step, or all when ``step`` is None.
+
+    A drop never forgets a lasting message (a decision told, a document passed on).
+    """
 
     ref: str
     step: str | None = None
-    kinds: tuple[NudgeKind, ...] | None = None  # None: every kind
+    kinds: tuple[NudgeKind, ...] | None = None  # None: every kind that can become moot
 
     def matches(self, nudge: Nudge) -> bool:
         """True when this drop forgets ``nudge``."""
         return (nudge.ref == self.ref and (self.step is None or nudge.step == self.step)
+                and nudge.kind not in LASTING_KINDS
                 and (self.kinds is None or nudge.kind in self.kinds))
 
 
@@ -92,9 +118,9 @@ class Planner:
 
     def audience(self, kind: NudgeKind, step: str | None) -> Audience:
         """Who a nudge of ``kind`` about ``step`` is for."""
-        if kind is NudgeKind.DECISION:
+        if kind in (NudgeKind.DECISION, NudgeKind.ASK):
             return Audience.APPROVERS
-        if kind in (NudgeKind.DIGEST, NudgeKind.ESCALATION) or step is None:
+        if kind in (NudgeKind.DIGEST, NudgeKind.ESCALATION, NudgeKind.DOCUMENT) or step is None:
             return Audience.AB
         return self.owner(step)
 
@@ -108,22 +134,31 @@ class Planner:
                      self.morning(day), seq)
 
     def for_step(self, case: Case, run: StepRun) -> list[Nudge]:
-        """A step just started (or moved its due date): before it, on it, the first overdue day.
+        """A step just started (or moved its due date): before it, on it, and overdue.
 
-        Nudges whose morning came before the step started are left out: the card that
-        announced the step said it all.
+        Reminders whose morning came before the step started are left out (the card that
+        announced the step said it all), except the overdue chase: a step that starts overdue
+        (details entered late) is chased from the next office morning, counted as the overdue
+        working day it is, so that it escalates exactly as one that fell overdue on time.
         """
         cal = self.calendar
         due = cal.local_date(run.due_at)
         before = due
         for _ in range(self.policy.days_before):
             before = cal.previous_working_day(before)
+        first_overdue = cal.after_working_day(due)
+        day, seq = first_overdue, 1
+        if self.morning(day) < run.started_at:  # it started overdue
+            day = max(cal.local_date(cal.next_office_opening(run.started_at)), first_overdue)
+            if self.morning(day) < run.started_at:  # started during office hours
+                day = cal.after_working_day(day)
+            seq = 1 + cal.working_days_between(first_overdue, day)
         planned = [
             self._nudge(case, run, NudgeKind.DUE_SOON, before) if self.policy.days_before else None,
             self._nudge(case, run, NudgeKind.DUE_TODAY, due),
-            *self._overdue(case, run, cal.after_working_day(due), 1),
         ]
-        return [n for n in planned if n is not None and n.at >= run.started_at]
+        return [n for n in planned if n is not None and n.at >= run.started_at] + self._overdue(
+            case, run, day, seq)
 
     def _overdue(self, case: Case, run: StepRun, day: date, seq: int) -> list[Nudge]:
         nudges = [self._nudge(case, run, NudgeKind.OVERDUE, day, seq=seq)]
@@ -174,6 +209,7 @@ class Planner:
         drop: list[Drop] = []
         decision_key = self.sop.step_for(Capture.DECISION).key
         for event in events:
+            plan.extend(self.messages(case, event))
             if event.kind == "step_completed" and event.step:
                 drop.append(Drop(case.ref, event.step))
             elif event.kind == "step_started" and event.step == case.current_step:
@@ -188,6 +224,44 @@ class Planner:
                 plan.extend(self.for_decision(case, case.current_run, event.at))
             elif event.kind == "decided":
                 drop.append(Drop(case.ref, decision_key))
-            elif event.kind in ("case_completed", "case_closed", "case_withdrawn"):
+            elif event.kind in ENDINGS:
                 drop.append(Drop(case.ref))
         return plan, drop
+
+    def messages(self, case: Case, event: Event) -> list[Nudge]:
+        """What ``event`` must tell, and to whom, at once."""
+        day = self.calendar.local_date(event.at)
+
+        def now(kind: NudgeKind, audience: Audience, step: str | None = event.step,
+                seq: int = 0, note: str | None = None) -> Nudge:
+            return Nudge(case.ref, step, case.round, kind, day, audience, event.at, seq, note)
+
+        decision_key = self.sop.step_for(Capture.DECISION).key
+        kind, data = event.kind, event.data
+        if kind == "step_started" and event.step and event.step == case.current_step:
+            return [now(NudgeKind.CARD, self.owner(event.step))]
+        if kind == "memo_submitted":
+            note = data.get("note")
+            return [now(NudgeKind.ASK, Audience.APPROVERS, decision_key,
+                        note=note if isinstance(note, str) else None)]
+        if kind in ("decided", "decision_explained"):
+            decided = data.get("round", case.round)
+            rnd = decided if isinstance(decided, int) else case.round
+            message = NudgeKind.DECIDED if kind == "decided" else NudgeKind.REASON
+            told = [Nudge(case.ref, decision_key, rnd, message, day, Audience.LEAD, event.at)]
+            if kind == "decided":  # every approver's card shows who decided
+                told.append(Nudge(case.ref, decision_key, rnd, message, day,
+                                  Audience.APPROVERS, event.at))
+            return told
+        document = data.get("document_id")
+        if kind == "step_completed" and isinstance(document, int):
+            return [now(NudgeKind.DOCUMENT, Audience.AB, seq=document)]
+        if kind in ENDINGS:
+            reason = data.get("reason")  # how it ended, the case's status says
+            note = reason if isinstance(reason, str) and reason else None
+            return [now(NudgeKind.ENDING, audience, None, note=note)
+                    for audience in (Audience.AB, Audience.LEAD)]
+        return []
+
+
+ENDINGS = ("case_completed", "case_closed", "case_withdrawn")

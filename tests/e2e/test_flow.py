@@ -12,7 +12,6 @@ from bot.callbacks import Approve, encode
 from bot.domain.case import CaseStatus, Instrument, Level, Source
 from bot.domain.rules import CompleteStep, NewCase, Outcome, apply, register_case
 from bot.fake_telegram.world import Message
-from handlers.notify import announce
 from storage.cases import case_documents, create_case, load_case
 from tests.e2e.conftest import CHATS, Bot
 
@@ -33,8 +32,8 @@ async def seed_case(bot: Bot) -> None:
         return registered.then(apply(registered.case, CompleteStep("receive"), actor=ab,
                                      now=now, procedure=services.procedure))
 
-    outcome = await create_case(sessions=services.sessions, year=now.year, build=build)
-    await announce(bot.app.bot, services, outcome)
+    await create_case(sessions=services.sessions, year=now.year, build=build)
+    services.wake_outbox()  # the case's cards were written with it; the sweep sends them
 
 
 async def _user(bot: Bot, telegram_id: int):  # type: ignore[no-untyped-def]

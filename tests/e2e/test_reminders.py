@@ -22,7 +22,6 @@ from bot.domain.rules import (
     apply,
     register_case,
 )
-from handlers.notify import announce
 from handlers.reminders import sweep
 from storage.cases import change_case, create_case
 from storage.nudges import rows_for
@@ -73,8 +72,8 @@ async def _register(app: IkaApplication) -> None:
         return registered.then(apply(registered.case, CompleteStep("receive"), actor=actor,
                                      now=now, procedure=services.procedure))
 
-    await announce(app.bot, services,
-                   await create_case(sessions=services.sessions, year=now.year, build=build))
+    await create_case(sessions=services.sessions, year=now.year, build=build)
+    await app.sweeper.run()  # type: ignore[attr-defined]  # its cards, from the outbox
 
 
 class Recorder:
@@ -190,7 +189,8 @@ async def _act(app: IkaApplication, who: int, action: object) -> None:
         sessions=services.sessions, ref="IKA-2026-001",
         change=lambda case: apply(case, action, actor=user.actor(),  # type: ignore[arg-type]
                                   now=services.now(), procedure=services.procedure))
-    await announce(app.bot, services, outcome)
+    assert outcome.events
+    await app.sweeper.run()  # type: ignore[attr-defined]
 
 
 async def test_approvers_are_chased_every_working_day_until_one_decides(stage: Stage) -> None:
