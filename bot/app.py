@@ -13,7 +13,6 @@ from urllib.parse import urlsplit
 from telegram import Update
 from telegram.constants import ParseMode
 from telegram.ext import (
-    AIORateLimiter,
     Application,
     ApplicationBuilder,
     BaseHandler,
@@ -26,6 +25,7 @@ from bot.context import IkaApplication, IkaContext
 from bot.domain.deadlines import Procedure
 from bot.domain.sop import load_sop
 from bot.i18n import load_translators
+from bot.pace import TelegramPace
 from bot.services import Clock, Services, utc_now
 from bot.settings import Settings
 from handlers import (
@@ -162,9 +162,10 @@ def build_application(settings: Settings, *, services: Services | None = None,
         .context_types(ContextTypes(context=IkaContext))
         .defaults(Defaults(parse_mode=ParseMode.HTML, tzinfo=services.procedure.calendar.tz))
         .rate_limiter(
-            AIORateLimiter(
-                overall_max_rate=settings.rate_limit_per_second,
-                group_max_rate=settings.rate_limit_group_per_minute,
+            TelegramPace(
+                per_second=settings.rate_limit_per_second,
+                group_per_minute=settings.rate_limit_group_per_minute,
+                chat_per_second=settings.rate_limit_chat_per_second,
                 max_retries=settings.telegram_max_retries,
             )
         )

@@ -173,7 +173,8 @@ async def play(lang: str, out: TextIO) -> None:
                 _env_file=None,
                 telegram_bot_token=TOKEN, telegram_base_url=tg.base_url, database_url=url,
                 documents_dir=Path(tmp) / "documents", default_language=lang,
-                rate_limit_group_per_minute=1000, sweep_interval_seconds=3600,
+                rate_limit_group_per_minute=1000, rate_limit_chat_per_second=1000,
+                sweep_interval_seconds=3600,
             )
             async with serving(build_application(settings, clock=utc_now)):
                 await _script(Player(world, narrator), ZoneInfo(settings.timezone))

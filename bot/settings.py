@@ -50,8 +50,9 @@ class Settings(BaseSettings):
     # checks it still holds it). A dead leader is replaced within about this long.
     leader_retry_seconds: float = Field(default=10, gt=0, le=60)
     # Telegram's limits (PTB's AIORateLimiter): messages a second overall, a minute per group.
-    rate_limit_per_second: float = 30
+    rate_limit_per_second: float = 29  # a little under Telegram's 30
     rate_limit_group_per_minute: float = 20
+    rate_limit_chat_per_second: float = 1
     telegram_max_retries: int = 3
     # Webhook mode (`ikabot run --webhook`): where Telegram posts updates, and its secret.
     webhook_url: str | None = None

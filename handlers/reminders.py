@@ -18,16 +18,19 @@ import uuid
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
+from telegram.ext import ExtBot
 
 from bot.callbacks import Approve, Report, encode
 from bot.domain.case import Case
 from bot.domain.reminders import MESSAGE_KINDS, NudgeKind
 from bot.i18n import Translator
 from bot.messages import step_heading
+from bot.pace import Pace
 from bot.services import Services
 from handlers.cards import ab_division, division_name, due_line, esc
 from handlers.notify import APPROVAL, Delivery, Known, PassDocument, Post, render
@@ -39,7 +42,7 @@ from storage.nudges import (
     any_due,
     claim_due,
     mark_failed,
-    mark_sent,
+    mark_sent_each,
     plan,
     release,
     renew,
@@ -50,7 +53,8 @@ log = logging.getLogger(__name__)
 
 LEASE = timedelta(minutes=1)  # a dead sweeper's rows come back within a minute
 RENEW_AFTER = 20.0  # seconds of sending after which the lease is renewed
-CLAIM_BATCH = 100  # nudges claimed (whole chats) per round: a crash holds no more than these
+CLAIM_BATCH = 1000  # nudges claimed (whole chats) per round: a crash holds no more than these
+MARK_DELAY = 0.05  # seconds a sent message waits so that other chats' marks share its write
 MAX_ROUNDS = 1000  # one sweep's bound, whatever happens
 DIGEST_LINES = 20  # the rest is a /status away; the message stays under Telegram's limit
 MESSAGE_KIND_VALUES = tuple(sorted(kind.value for kind in MESSAGE_KINDS))
@@ -71,7 +75,7 @@ class SweepReport:
     postponed: int = 0
 
 
-async def sweep(bot: Bot, services: Services, *, holder: str, now: datetime | None = None
+async def sweep(bot: ExtBot[Any], services: Services, *, holder: str, now: datetime | None = None
                 ) -> SweepReport:
     """Send every message due by ``now``, batched per chat; plan the ones they lead to.
 
@@ -118,29 +122,58 @@ async def _claim(services: Services, holder: str, now: datetime,
             return claimed, len(claimed) >= CLAIM_BATCH
 
 
-async def _send_batch(bot: Bot, services: Services, holder: str, claimed: list[Claimed],
+async def _send_batch(bot: ExtBot[Any], services: Services, holder: str, claimed: list[Claimed],
                       now: datetime, report: SweepReport) -> None:
-    """Word and send a claimed batch: each chat's messages in order, chats in turn."""
+    """Word and send a claimed batch: each chat's messages in order, the chats at once.
+
+    A chat that must wait (a 429) holds back no other: its messages wait for a later sweep.
+    """
     by_target: dict[str, list[Claimed]] = defaultdict(list)
     for row in claimed:
         by_target[row.target].append(row)
     context = await _Context.load(services, claimed, now)
-    queues: list[tuple[str, int, Translator, list[_Part]]] = []
+    lease = _Lease(services, holder, [row.id for row in claimed])
+    marks = _Marks(services, now)
+    queues: list[_Queue] = []
     for target, rows in by_target.items():
         chat_id, t = context.chat(target, services)
         if chat_id is None:
             await _give_up(services, [row.id for row in rows], f"{target} has no chat", now)
             report.failed.append(target)
             continue
-        queues.append((target, chat_id, t, _parts(rows, chat_id, context, services, t, now)))
-    lease = _Lease(services, holder, [row.id for row in claimed])
-    # Round-robin: every chat's first message before any chat's second.
-    for turn in range(max((len(parts) for *_, parts in queues), default=0)):
-        for target, chat_id, _t, parts in queues:
-            if turn >= len(parts) or target in report.failed:
-                continue
-            await lease.keep()
-            await _deliver(bot, services, context, target, chat_id, parts[turn], now, report)
+        queues.append(_Queue(target, chat_id, _parts(rows, chat_id, context, services, t, now)))
+    # Each chat in a task of its own, its messages in order; the pace (bot.pace) lets every
+    # chat's first message go before any chat's second, and a chat that must wait (a 429, its
+    # one message a second) holds back no other.
+    await asyncio.gather(*(_serve(bot, services, context, queue, now, report, marks, lease)
+                           for queue in queues))
+
+
+@dataclass
+class _Queue:
+    """A chat's messages still to send in this batch."""
+
+    target: str
+    chat_id: int
+    parts: list[_Part]
+
+
+async def _serve(bot: ExtBot[Any], services: Services, context: _Context, queue: _Queue,
+                 now: datetime, report: SweepReport, marks: _Marks, lease: _Lease) -> None:
+    """Send a chat's messages in turn; when one cannot go now, the rest wait with it."""
+    for turn, part in enumerate(queue.parts):
+        await lease.keep()
+        later = await _deliver(bot, services, context, queue.target, queue.chat_id, part, now,
+                               report, marks, turn)
+        if later is None:
+            continue
+        rest = [row.id for waiting in queue.parts[turn + 1:] for row in waiting.rows]
+        if rest and later is not _NEVER:
+            await _postpone(services, rest, "waiting for the chat's earlier message", later)
+            report.postponed += len(rest)
+        elif rest:
+            await _give_up(services, rest, "the chat cannot be reached", now)
+        return
 
 
 class _Lease:
@@ -228,53 +261,102 @@ def _parts(rows: list[Claimed], chat_id: int, context: _Context, services: Servi
     return parts
 
 
-async def _deliver(bot: Bot, services: Services, context: _Context, target: str, chat_id: int,
-                   part: _Part, now: datetime, report: SweepReport) -> None:
-    """Send one part; record it sent, postponed or undeliverable."""
+_NEVER = datetime.max.replace(tzinfo=UTC)  # the chat cannot be reached: no retry
+
+
+async def _deliver(bot: ExtBot[Any], services: Services, context: _Context, target: str,
+                   chat_id: int, part: _Part, now: datetime, report: SweepReport, marks: _Marks,
+                   turn: int = 0) -> datetime | None:
+    """Send one part and record it; None when done, else when the chat may be tried again."""
     ids = [row.id for row in part.rows]
     try:
-        message_id = await _send(bot, chat_id, part.delivery)
-    except RetryAfter as error:  # the rate limiter already waited and retried
-        await _postpone(services, ids, str(error), now + _seconds(error.retry_after))
+        message_id = await _send(bot, chat_id, part.delivery, Pace(retries=0, turn=turn))
+    except RetryAfter as error:  # Telegram asks this chat to wait; the others go on
+        retry_at = now + _seconds(error.retry_after)
+        await _postpone(services, ids, str(error), retry_at)
         report.postponed += len(ids)
+        return retry_at
     except Forbidden as error:
         await _unreachable(bot, services, context, target, ids, str(error), now)
         report.failed.append(target)
+        return _NEVER
     except BadRequest as error:
         if "chat not found" in str(error).lower():
             await _unreachable(bot, services, context, target, ids, str(error), now)
             report.failed.append(target)
-        else:  # Telegram refuses this message as it is: trying again would not help
-            log.error("Telegram refused a message to %s (%s): %s", target,
-                      ", ".join(sorted({row.ref or "-" for row in part.rows})), error)
-            await _give_up(services, ids, str(error), now)
+            return _NEVER
+        # Telegram refuses this message as it is: trying again would not help.
+        log.error("Telegram refused a message to %s (%s): %s", target,
+                  ", ".join(sorted({row.ref or "-" for row in part.rows})), error)
+        await _give_up(services, ids, str(error), now)
+        return None
     except (NetworkError, TelegramError) as error:  # timeouts, 5xx: try again later
         attempts = max(row.attempts for row in part.rows)
-        await _postpone(services, ids, str(error), now + timedelta(minutes=min(2 ** attempts, 60)))
+        retry_at = now + timedelta(minutes=min(2 ** attempts, 60))
+        await _postpone(services, ids, str(error), retry_at)
         report.postponed += len(ids)
-    else:
-        async with services.sessions() as session, session.begin():
-            await mark_sent(session=session, ids=ids, message_id=message_id, now=now)
-            if isinstance(part.delivery, Post) and part.delivery.card and message_id:
-                row = part.rows[0]
+        return retry_at
+    card = (part.rows[0] if isinstance(part.delivery, Post) and part.delivery.card
+            and message_id else None)
+    await marks.sent(ids, message_id, chat_id, card)
+    if part.delivery is not None:
+        report.messages += 1
+    return None
+
+
+class _Marks:
+    """Sent messages marked in batches: many chats' in one transaction, yet no chat with more
+    than one message unmarked (its next send waits for the mark), so a crash re-sends at most
+    one message a chat."""
+
+    def __init__(self, services: Services, now: datetime) -> None:
+        self.services, self.now = services, now
+        self._open: _MarkBatch | None = None
+
+    async def sent(self, ids: list[int], message_id: int | None, chat_id: int,
+                   card: Claimed | None) -> None:
+        """Record one sent message; returns once it is written."""
+        batch = self._open
+        if batch is None:
+            batch = self._open = _MarkBatch()
+            batch.task = asyncio.get_running_loop().create_task(self._write(batch))
+        batch.sent.append((ids, message_id))
+        if card is not None and message_id is not None:
+            batch.cards.append((card, chat_id, message_id))
+        assert batch.task is not None
+        await asyncio.shield(batch.task)
+
+    async def _write(self, batch: _MarkBatch) -> None:
+        await asyncio.sleep(MARK_DELAY)  # the other chats' sends under way join this batch
+        self._open = None
+        async with self.services.sessions() as session, session.begin():
+            await mark_sent_each(session=session, sent=batch.sent, now=self.now)
+            for row, chat_id, message_id in batch.cards:
                 await remember_card(session=session, ref=row.ref or "", kind=APPROVAL,
                                     round=row.round, chat_id=chat_id, message_id=message_id,
-                                    sent_at=now)
-        if part.delivery is not None:
-            report.messages += 1
+                                    sent_at=self.now)
 
 
-async def _send(bot: Bot, chat_id: int, delivery: Delivery | None) -> int | None:
+@dataclass
+class _MarkBatch:
+    sent: list[tuple[list[int], int | None]] = field(default_factory=list)
+    cards: list[tuple[Claimed, int, int]] = field(default_factory=list)
+    task: asyncio.Task[None] | None = None
+
+
+async def _send(bot: ExtBot[Any], chat_id: int, delivery: Delivery | None, pace: Pace
+                ) -> int | None:
     """Carry out one delivery; the message id sent, if any."""
     if delivery is None:
         return None
+    # No retry: a 429 comes straight back here, and only this chat waits.
     if isinstance(delivery, Post):
-        return (await bot.send_message(chat_id, delivery.text,
-                                       reply_markup=delivery.markup)).message_id
+        return (await bot.send_message(chat_id, delivery.text, reply_markup=delivery.markup,
+                                       rate_limit_args=pace)).message_id
     if isinstance(delivery, PassDocument):
         return (await bot.send_document(chat_id, delivery.file_id, caption=delivery.caption,
-                                        filename=delivery.name,
-                                        protect_content=True)).message_id
+                                        filename=delivery.name, protect_content=True,
+                                        rate_limit_args=pace)).message_id
     for message_id in delivery.message_ids:
         try:
             await bot.edit_message_text(delivery.text, chat_id=chat_id, message_id=message_id,
@@ -299,7 +381,7 @@ async def _give_up(services: Services, ids: list[int], error: str, now: datetime
         await mark_failed(session=session, ids=ids, error=error, now=now)
 
 
-async def _unreachable(bot: Bot, services: Services, context: _Context, target: str,
+async def _unreachable(bot: ExtBot[Any], services: Services, context: _Context, target: str,
                        ids: list[int], error: str, now: datetime) -> None:
     """Record a chat that blocked or lost the bot, and tell AB, instead of retrying forever."""
     await _give_up(services, ids, error, now)
@@ -324,7 +406,7 @@ async def _unreachable(bot: Bot, services: Services, context: _Context, target: 
 
 Message = tuple[str, InlineKeyboardMarkup | None, list[Claimed]]
 MAX_TEXT = 3800  # under Telegram's 4096, with room for the heading
-MAX_BUTTON_ROWS = 20
+MAX_BUTTONS = 100  # Telegram's limit for one message's inline keyboard
 
 
 @dataclass
@@ -361,7 +443,7 @@ def _messages(rows: list[Claimed], context: _Context, services: Services, t: Tra
     part: list[Claimed] = []
     for block in blocks:
         full = (len(text) + len(block.text) > MAX_TEXT
-                or len(buttons) + len(block.buttons) > MAX_BUTTON_ROWS)
+                or _count(buttons) + _count(block.buttons) > MAX_BUTTONS)
         if full and part:
             messages.append((text, InlineKeyboardMarkup(buttons) if buttons else None, part))
             text, buttons, part = heading, [], []
@@ -372,6 +454,10 @@ def _messages(rows: list[Claimed], context: _Context, services: Services, t: Tra
     if part:
         messages.append((text, InlineKeyboardMarkup(buttons) if buttons else None, part))
     return messages
+
+
+def _count(buttons: list[list[InlineKeyboardButton]]) -> int:
+    return sum(len(row) for row in buttons)
 
 
 def _line(case: Case, rows: list[Claimed], context: _Context, services: Services,
@@ -438,7 +524,7 @@ class Sweeper:
     so a message written meanwhile is not left for the next tick.
     """
 
-    def __init__(self, bot: Bot, services: Services) -> None:
+    def __init__(self, bot: ExtBot[Any], services: Services) -> None:
         self.bot, self.services, self.holder = bot, services, holder_name()
         self._task: asyncio.Task[None] | None = None
         self._again = False
@@ -471,7 +557,7 @@ class Sweeper:
                 return
 
 
-async def start_sweeping(application: object, services: Services, bot: Bot) -> Sweeper:
+async def start_sweeping(application: object, services: Services, bot: ExtBot[Any]) -> Sweeper:
     """At start: plan the next digest, catch up on what came due while down, then sweep
     every SWEEP_INTERVAL_SECONDS (a missed tick is harmless: the next reads what is owed) and
     whenever a change wakes it (``services.wake_outbox``)."""

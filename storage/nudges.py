@@ -222,6 +222,15 @@ async def mark_sent(*, session: AsyncSession, ids: Sequence[int], message_id: in
                                last_error=None))
 
 
+async def mark_sent_each(*, session: AsyncSession, sent: Sequence[tuple[Sequence[int], int | None]],
+                         now: datetime) -> None:
+    """Several messages Telegram has, each (its rows' ids, its message id): one statement."""
+    params = [{"id": row_id, "sent_at": now, "message_id": message_id, "claimed_until": None,
+               "last_error": None} for ids, message_id in sent for row_id in ids]
+    if params:
+        await session.exec(update(NudgeRow), params=params)  # ORM bulk UPDATE by primary key
+
+
 async def release(*, session: AsyncSession, ids: Sequence[int], error: str,
                   retry_at: datetime) -> None:
     """Sending failed for now: free the rows to be claimed again from ``retry_at``."""

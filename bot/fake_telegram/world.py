@@ -69,6 +69,43 @@ _SCOPES = frozenset(
 _T = TypeVar("_T")
 
 
+@dataclass(frozen=True)
+class Limits:
+    """Telegram's sending limits, each a sliding window, answered with 429 when broken."""
+
+    per_second: int = 30  # messages a second, all chats together
+    group_per_minute: int = 20  # messages a minute to one group
+    chat_per_second: int = 1  # messages a second to one chat
+
+
+class _Pacing:
+    """When the bot posted, to tell it "retry after" as Telegram does when it goes too fast."""
+
+    def __init__(self, limits: Limits) -> None:
+        self.limits = limits
+        self.overall: list[float] = []
+        self.chats: dict[int, list[float]] = {}
+        self.refused = 0
+
+    def admit(self, chat: Chat, now: float) -> None:
+        """Count one post to ``chat`` at monotonic ``now``, or raise a 429."""
+        windows = [(self.overall, self.limits.per_second, 1.0),
+                   (self.chats.setdefault(chat.id, []), self.limits.chat_per_second, 1.0)]
+        if not chat.is_private:
+            windows.append((self.chats[chat.id], self.limits.group_per_minute, 60.0))
+        for times, limit, period in windows:
+            recent = [t for t in times if t > now - period]
+            if len(recent) >= limit:
+                self.refused += 1
+                wait = max(1, int(recent[-limit] + period - now + 0.999))
+                raise ApiError(429, f"Too Many Requests: retry after {wait}", retry_after=wait)
+        self.overall.append(now)
+        self.chats[chat.id].append(now)
+        del self.overall[:-self.limits.per_second]
+        keep = max(self.limits.chat_per_second, self.limits.group_per_minute)
+        del self.chats[chat.id][:-keep]
+
+
 class ApiError(Exception):
     """A Bot API error answer: HTTP status, Telegram's description, retry_after for a 429."""
 
@@ -706,6 +743,7 @@ class World:
         privacy_mode: bool = True,
         clock: Callable[[], datetime] | None = None,
         on_bot_message: Callable[[Message, str], object] | None = None,
+        limits: Limits | None = None,
     ) -> None:
         if not TOKEN_PATTERN.match(token):
             raise ValueError(f"a bot token looks like 123:ABC, not {token!r}")
@@ -716,6 +754,8 @@ class World:
         self.privacy_mode = privacy_mode
         self.clock = clock or (lambda: datetime.now(UTC))
         self.on_bot_message = on_bot_message
+        self.pacing = _Pacing(limits) if limits is not None else None
+        """With ``limits``, posting faster than Telegram allows is answered 429."""
         """Called with (message, "sent" | "edited" | "deleted") as the bot acts: the demo prints."""
         self.users: dict[int, User] = {}
         self.chats: dict[int, Chat] = {}
@@ -1152,7 +1192,7 @@ class World:
         }
 
     def _send_message(self, p: Params) -> JSONDict:
-        chat = self._writable_chat(p)
+        chat = self._postable_chat(p)
         text, entities = self._formatted(p, "text", MAX_MESSAGE_LENGTH)
         message = self._bot_posts(
             chat,
@@ -1165,7 +1205,7 @@ class World:
         return message.to_api()
 
     def _send_document(self, p: Params) -> JSONDict:
-        chat = self._writable_chat(p)
+        chat = self._postable_chat(p)
         caption = p.text("caption")
         plain, entities = (
             self._formatted(p, "caption", MAX_CAPTION_LENGTH)
@@ -1370,6 +1410,13 @@ class World:
             raise _forbidden(f"bot was kicked from the {chat.type} chat")
         elif chat.bot_status == "left":
             raise _forbidden(f"bot is not a member of the {chat.type} chat")
+        return chat
+
+    def _postable_chat(self, p: Params) -> Chat:
+        """A chat the bot may post a message in now (Telegram's pace counted)."""
+        chat = self._writable_chat(p)
+        if self.pacing is not None:
+            self.pacing.admit(chat, asyncio.get_running_loop().time())
         return chat
 
     def _formatted(self, p: Params, name: str, limit: int) -> tuple[str, list[JSONDict]]:

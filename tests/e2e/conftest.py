@@ -91,6 +91,7 @@ async def stage(tmp_path: Path, clock: Clock, monkeypatch: pytest.MonkeyPatch
             database_url=url,
             documents_dir=tmp_path / "documents",
             rate_limit_group_per_minute=1000,
+            rate_limit_chat_per_second=1000,
             sweep_interval_seconds=3600,  # tests sweep by hand, on their own clock
         )
         yield Stage(world, users, clock, settings)
