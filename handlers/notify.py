@@ -167,7 +167,7 @@ async def _pass_document(bot: Bot, audience: _Audience, case: Case, event: Event
     if ab is None or ab.chat_id is None or document is None:
         return
     t = audience.chat_language(ab)
-    caption = t.gettext("{ref}: the outcome document, from {division}.").format(
+    caption = t.gettext("{ref}: the outcome document, from the {division}.").format(
         ref=case.ref, division=esc(division_name(audience.divisions.get(case.lead_division), t)))
     try:
         await bot.send_document(ab.chat_id, document.telegram_file_id, caption=caption,
