@@ -107,7 +107,7 @@ async def test_ab_officer_registers_a_case_in_malay_from_the_ab_group(bot: Bot) 
     assert f"Kes telah didaftarkan: {REF}." in done.text
     assert "Langkah 1 selesai" in done.text
     assert "Seterusnya: Langkah 2" in done.text
-    assert "Tarikh akhir: 15 September 2026, 5:00\u202fPTG" in done.text
+    assert "Tarikh akhir: 15 September 2026, 5.00 petang" in done.text
     assert summary.buttons == []  # the summary no longer offers to register it again
 
     # The lead division's chat gets the card for step 2 with its due date, in its language.
@@ -253,7 +253,7 @@ async def test_a_lead_division_without_a_chat_is_left_to_ab_to_inform(bot: Bot) 
     assert "31 Ogos 2026" in summary.text
     await tap(bot, AMINAH, summary, "✅ Daftar")
     done = await bot.world.wait_for_message(AMINAH, contains="Kes telah didaftarkan")
-    assert "tiada kumpulan sembang" in done.text and "Seterusnya: Langkah 1" in done.text
+    assert "tiada kumpulan Telegram" in done.text and "Seterusnya: Langkah 1" in done.text
     # Step 1 stays with AB, whose chat gets its card: inform the division, then report it.
     card = await bot.world.wait_for_message(CHATS["AB"], contains="Langkah 1")
     assert REF in card.text
