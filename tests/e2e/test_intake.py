@@ -195,6 +195,29 @@ async def test_an_unknown_country_is_refused_and_asked_again(bot: Bot) -> None:
     await say(bot, AMINAH, "Thailand", "Daripada manakah")
 
 
+async def test_countries_as_officers_type_them(bot: Bot) -> None:
+    await say(bot, AMINAH, "/new", "Kes IKA baharu")
+    question = await say(bot, AMINAH, "Perjanjian pelbagai hala", "jenis instrumen")
+    question = await choose(bot, AMINAH, question, "Perjanjian", "tahap")
+    await choose(bot, AMINAH, question, "Pelbagai hala", "Negara manakah")
+    # "UK" is the United Kingdom, never Ukraine, and takes no question
+    listed = await say(bot, AMINAH, "UK", "Negara setakat ini")
+    assert "United Kingdom" in listed.text and "Ukraine" not in listed.text
+    # "Guinea" names four countries: the bot asks, the exact name first
+    pick = await say(bot, AMINAH, "Guinea", "Negara manakah yang anda maksudkan?")
+    labels = [label for row in pick.buttons for label, _ in row]
+    assert labels[0] == "Guinea" and len(labels) == 4 and "Papua New Guinea" in labels
+    listed = await choose(bot, AMINAH, pick, "Guinea Bissau", "Negara setakat ini")
+    # a misspelling: no match, but the closest names to tap
+    close = await say(bot, AMINAH, "Indonesya", "Tiada negara yang sepadan")
+    assert "salah satu daripada yang berikut" in close.text
+    assert close.buttons[0][0][0] == "Indonesia"
+    listed = await choose(bot, AMINAH, close, "Indonesia", "Negara setakat ini")
+    listed = await say(bot, AMINAH, "Palestin", "Negara setakat ini")
+    assert "United Kingdom, Guinea Bissau, Indonesia dan Palestin" in listed.text
+    assert await open_cases(bot) == []  # still a draft: nothing is saved before Daftar
+
+
 async def test_future_and_nonsense_dates_are_refused_with_the_right_form(bot: Bot) -> None:
     await up_to_the_date(bot)
     future = await say(bot, AMINAH, "2/9/2026", "belum tiba")
