@@ -147,7 +147,8 @@ async def test_one_case_step_by_step(bot: Bot) -> None:
         "Selesai: 10 September 2026, 3.00 petang oleh Mohd Faizal bin Hassan · "
         "lewat 1 hari bekerja",
         "• PDRM: diminta pada 27 Ogos 2026, diterima pada 28 Ogos 2026 (Mohd Faizal bin Hassan)",
-        "• AGC: diminta pada 27 Ogos 2026, diterima pada 10 September 2026 (Mohd Faizal bin Hassan)",
+        "• AGC: diminta pada 27 Ogos 2026, diterima pada 10 September 2026 "
+        "(Mohd Faizal bin Hassan)",
     ]
     refused, approved = steps[2].splitlines(), steps[3].splitlines()
     assert refused[0].startswith("✖️ Langkah 3:")
