@@ -84,7 +84,7 @@ async def give_reason(update: Update, context: IkaContext) -> int:
         await message.reply_text(result)
         return WAITING_FOR_REASON  # they may shorten it, or /skip
     await message.reply_text(context.t.gettext("Thank you: the reason has been passed on to "
-                                               "the division."))
+                                               "the lead division."))
     context.user_data.pop(_REASON_FOR, None)  # type: ignore[union-attr]
     return ConversationHandler.END
 
