@@ -65,7 +65,7 @@ WORDS = {
                     "KDN.AB.100-2/3/4 Jld. 5")),
         tidak="Sebab: Sila dapatkan ulasan Jabatan Imigresen dahulu.",
         revised="Dipinda: pusingan 2 telah bermula.",
-        overdue="Melepasi tarikh akhir 1 September 2026, 5.00 petang (dianjak kerana Hari "
+        overdue="Telah melepasi tarikh akhir 1 September 2026, 5.00 petang (dianjak kerana Hari "
                 "Kebangsaan dan hujung minggu), lewat 2 hari bekerja",
         escalation="Eskalasi: Bahagian Keselamatan dan Ketenteraman Awam belum melaporkan",
     ),
