@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from bot.countries import ALIASES, NAMES, is_country
 from bot.domain.case import CaseStatus, Instrument, Level, Phase, Role, Source
 from bot.domain.rules import (
     AddNote,
@@ -281,6 +282,18 @@ def test_a_name_of_several_countries_asks_which(translators: Translators, lang: 
     assert set(found.choices) == expected
     if typed == "Guinea":
         assert found.choices[0] == "GN"  # the exact name first
+
+
+@pytest.mark.parametrize(("code", "alias"),
+                         [(code, alias) for code, names in ALIASES.items() for alias in names])
+def test_every_alias_names_its_country_alone(ms: Translator, code: str, alias: str) -> None:
+    assert is_country(code)
+    assert ms.lookup_country(alias).country == code
+
+
+def test_malaysian_names_replace_cldrs_for_real_countries() -> None:
+    for names in NAMES.values():
+        assert all(is_country(code) for code in names)
 
 
 def test_uk_is_never_ukraine(ms: Translator) -> None:
