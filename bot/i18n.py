@@ -9,11 +9,9 @@ from __future__ import annotations
 
 import importlib.util
 import string
-import unicodedata
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
-from datetime import date, datetime, tzinfo
-from functools import lru_cache
+from dataclasses import dataclass, replace
+from datetime import date, datetime, time, tzinfo
 from importlib import resources
 from importlib.resources.abc import Traversable
 from io import BytesIO
@@ -31,6 +29,8 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import PoFileError, read_po, write_po
 from babel.support import Translations
 
+from bot import countries
+
 DOMAIN = "ikabot"
 LANGUAGES = ("ms", "en")
 # The language the msgids are written in: its catalog is the messages themselves.
@@ -38,13 +38,6 @@ SOURCE_LANGUAGE = "en"
 
 # Babel (CLDR) locales for dates, lists and country names: Malaysian usage in both languages.
 BABEL_LOCALES: Mapping[str, str] = {"ms": "ms_MY", "en": "en_MY"}
-
-# CLDR territory codes that are not countries an IKA is signed with: groupings, placeholders and
-# outlying areas that CLDR lists beside the ISO 3166 countries.
-_NOT_COUNTRIES = frozenset(
-    {"AC", "CP", "DG", "EA", "EU", "EZ", "IC", "QO", "TA", "UN", "XA", "XB", "ZZ"}
-)
-
 
 ListStyle = Literal["standard", "or"]
 
@@ -56,6 +49,26 @@ class CatalogError(RuntimeError):
 def N_(message: str) -> str:  # noqa: N802 - the gettext convention for "mark, don't translate"
     """Mark ``message`` for extraction; it is translated later, where it is shown."""
     return message
+
+
+def malay_time(clock: time) -> str:
+    """A time as official Malay writes it: "9.00 pagi", "12.30 tengah hari", "5.00 petang".
+
+    CLDR's Malay pattern gives "5:00 PTG"; KDN's letters and minutes write the 12-hour clock
+    with a full stop and the part of the day in words.
+    """
+    hour = clock.hour % 12 or 12
+    if clock.hour == 0:
+        part = "tengah malam"
+    elif clock.hour < 12:
+        part = "pagi"
+    elif clock.hour == 12:
+        part = "tengah hari"
+    elif clock.hour < 19:
+        part = "petang"
+    else:
+        part = "malam"
+    return f"{hour}.{clock.minute:02d} {part}"
 
 
 def placeholders(message: str) -> set[str]:
@@ -90,80 +103,44 @@ class Translator:
         return babel_format_date(day, format=format, locale=self.locale)
 
     def format_datetime(self, moment: datetime, tz: tzinfo, format: str | None = None) -> str:
-        """An aware moment in the office time zone ``tz``: "31 Ogos 2026, 5:00 PTG".
+        """An aware moment in the office time zone ``tz``: "31 Ogos 2026, 5.00 petang".
 
-        Without ``format`` it is the long date and the short time (seconds mean nothing to an
-        officer); with one, Babel's own format of that name or pattern.
+        Without ``format`` it is the long date and the time as officials write it (seconds mean
+        nothing to an officer); with one, Babel's own format of that name or pattern.
         """
         if format is not None:
             return babel_format_datetime(moment, format=format, tzinfo=tz, locale=self.locale)
         local = moment.astimezone(tz)
         pattern = str(get_datetime_format("medium", locale=self.locale))
         return pattern.replace("{1}", self.format_date(local.date())).replace(
-            "{0}", babel_format_time(local, format="short", tzinfo=tz, locale=self.locale)
-        )
+            "{0}", self.format_time(local, tz))
+
+    def format_time(self, moment: datetime, tz: tzinfo) -> str:
+        """The clock time in ``tz``: "5.00 petang" in Malay, "5:00 pm" in English."""
+        local = moment.astimezone(tz)
+        if self.lang == "ms":
+            return malay_time(local.time())
+        return babel_format_time(local, format="short", tzinfo=tz, locale=self.locale)
 
     def format_list(self, items: Iterable[str], style: ListStyle = "standard") -> str:
         """"A, B dan C" / "A, B and C"; style "or" gives "A, B atau C" / "A, B or C"."""
         return babel_format_list(list(items), style=style, locale=self.locale)
 
     def country_name(self, iso_code: str) -> str:
-        """The country's name in this language; the code itself when CLDR has no name."""
-        code = iso_code.strip().upper()
-        name = self.locale.territories.get(code)
-        return name if isinstance(name, str) else code
+        """The country's name in this language, as Malaysia writes it; the code when unknown."""
+        return countries.country_name(self.locale, self.lang, iso_code)
 
     def find_countries(self, text: str) -> list[str]:
         """ISO codes of countries whose Malay or English name matches ``text``, best first."""
-        query = _fold(text)
-        if not query:
-            return []
-        ranked: dict[str, int] = {}
-        for code, names in _country_index():
-            rank = _match_rank(query, code, names)
-            if rank is not None:
-                ranked[code] = rank
-        return sorted(ranked, key=lambda c: (ranked[c], _fold(self.country_name(c))))
+        return [code for code, _ in sorted(
+            countries.find(text),
+            key=lambda pair: (pair[1], countries.fold(self.country_name(pair[0]))))]
 
-
-def _fold(text: str) -> str:
-    """Lower case, no accents, words of letters and digits: "Côte d’Ivoire" -> "cote d ivoire"."""
-    decomposed = unicodedata.normalize("NFKD", text)
-    plain = "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
-    return " ".join("".join(c if c.isalnum() else " " for c in plain).split())
-
-
-@lru_cache(maxsize=1)
-def _country_index() -> tuple[tuple[str, tuple[str, ...]], ...]:
-    """Each country's code and its folded names in every language ikabot speaks."""
-    locales = [Locale.parse(BABEL_LOCALES[lang]) for lang in LANGUAGES]
-    codes = sorted(
-        code
-        for code in locales[-1].territories
-        if isinstance(code, str)
-        and len(code) == 2
-        and code.isalpha()
-        and code not in _NOT_COUNTRIES
-    )
-    index = []
-    for code in codes:
-        names = {_fold(str(loc.territories[code])) for loc in locales if code in loc.territories}
-        index.append((code, tuple(sorted(names))))
-    return tuple(index)
-
-
-def _match_rank(query: str, code: str, names: tuple[str, ...]) -> int | None:
-    """0 exact, 1 a name starts with it, 2 a word does, 3 it occurs inside; None: no match."""
-    if query == code.casefold() or query in names:
-        return 0
-    if any(name.startswith(query) for name in names):
-        return 1
-    if any(word.startswith(query) for name in names for word in name.split()):
-        return 2
-    # a short fragment inside a word matches too much to be useful ("in" in "Indonesia", "China")
-    if len(query) >= 3 and any(query in name for name in names):
-        return 3
-    return None
+    def lookup_country(self, text: str) -> countries.Lookup:
+        """The country ``text`` names, or the ones it may mean, or the closest names."""
+        found = countries.lookup(text)
+        order = {code: i for i, code in enumerate(self.find_countries(text))}
+        return replace(found, choices=tuple(sorted(found.choices, key=lambda c: order[c])))
 
 
 @dataclass(frozen=True)

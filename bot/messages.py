@@ -32,7 +32,7 @@ STATUS_LABELS: Mapping[CaseStatus, str] = {
 PHASE_LABELS: Mapping[Phase, str] = {
     Phase.WORK: N_("Step under way"),
     Phase.AWAITING_DECISION: N_("Awaiting top management's decision"),
-    Phase.REFUSED: N_("Not approved by top management (Tidak)"),
+    Phase.REFUSED: N_("Top management's decision: Tidak"),
 }
 
 SOURCE_LABELS: Mapping[Source, str] = {
@@ -71,7 +71,7 @@ MISSING_DETAILS: Mapping[Capture, str] = {
     Capture.INPUTS: N_("Please tick off the input received from each BJA first."),
     Capture.DECISION: N_("Please submit the Minit Cerai first."),
     Capture.MEETING: N_("Please give the date the meeting was held."),
-    Capture.NOTE_REF: N_("Please give the reference of the Nota Diplomatik."),
+    Capture.NOTE_REF: N_("Please give the reference of the diplomatic note (Nota Diplomatik)."),
     Capture.NEGOTIATION: N_("Please give the negotiation's start and end dates and its venue."),
     Capture.DOCUMENT: N_("Please send the outcome document as a file."),
     Capture.FILE_REF: N_("Please give the file reference the copy is filed under."),

@@ -12,6 +12,7 @@ period, twice the limit, which Telegram answers with 429.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import heapq
 import itertools
 import logging
@@ -78,11 +79,9 @@ class Window:
                         heapq.heappop(self._queue)
                         self._changed.notify_all()
                         return self.take()
-                    try:
+                    with contextlib.suppress(TimeoutError):  # the window has room again
                         await asyncio.wait_for(self._changed.wait(),
                                                wait if self._queue[0] == entry else None)
-                    except TimeoutError:
-                        pass
             except BaseException:
                 if entry in self._queue:
                     self._queue.remove(entry)

@@ -308,14 +308,14 @@ async def bind(update: Update, context: IkaContext) -> None:
     t = services.translator(binding.division.language)  # the group now reads its language
     division = division_label(binding.division, t)
     if binding.unchanged:
-        await message.reply_text(t.gettext("This group is the chat of {division} already.")
+        await message.reply_text(t.gettext("This group is the chat of the {division} already.")
                                  .format(division=division))
         return
-    lines = [t.gettext("This group is now the chat of {division}: ikabot sends the division's "
+    lines = [t.gettext("This group is now the chat of the {division}: ikabot sends the division's "
                        "messages here.").format(division=division)]
     if binding.moved_from is not None:
-        lines.append(t.gettext("It was the chat of {previous} until now; {previous} has no "
-                               "group chat any more.").format(
+        lines.append(t.gettext("It was the chat of the {previous} until now; the {previous} has "
+                               "no group chat any more.").format(
             previous=division_label(binding.moved_from, t)))
     if binding.replaced_chat is not None:
         lines.append(t.gettext("The division's previous group chat no longer receives its "

@@ -67,8 +67,8 @@ async def decide(update: Update, context: IkaContext) -> int:
     context.user_data[_REASON_FOR] = button.ref  # type: ignore[index]
     await context.bot.send_message(
         query.from_user.id,
-        t.gettext("You decided Tidak on {ref}. If you wish, reply with the reason for the "
-                  "division; or send /skip.").format(ref=esc(button.ref)),
+        t.gettext("Tidak on {ref} is recorded. If you wish, reply with the reason for the "
+                  "lead division, or send /skip.").format(ref=esc(button.ref)),
     )
     return WAITING_FOR_REASON
 
@@ -84,7 +84,7 @@ async def give_reason(update: Update, context: IkaContext) -> int:
         await message.reply_text(result)
         return WAITING_FOR_REASON  # they may shorten it, or /skip
     await message.reply_text(context.t.gettext("Thank you: the reason has been passed on to "
-                                               "the division."))
+                                               "the lead division."))
     context.user_data.pop(_REASON_FOR, None)  # type: ignore[union-attr]
     return ConversationHandler.END
 
@@ -94,7 +94,7 @@ async def skip_reason(update: Update, context: IkaContext) -> int:
     if context.user_data is not None:
         context.user_data.pop(_REASON_FOR, None)
     if update.effective_message is not None:
-        await update.effective_message.reply_text(context.t.gettext("Noted, no reason given."))
+        await update.effective_message.reply_text(context.t.gettext("Recorded without a reason."))
     return ConversationHandler.END
 
 

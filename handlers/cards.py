@@ -63,15 +63,49 @@ def heading(case: Case, t: Translator) -> str:
             f"{instrument_label(case.instrument, t)}")
 
 
-def due_line(run: StepRun, t: Translator, procedure: Procedure, now: datetime) -> str:
-    """When the step is due, and how many working days late it is, if it is."""
-    tz = procedure.calendar.tz
-    line = t.gettext("Due: {due}").format(due=t.format_datetime(run.due_at, tz))
+def due_text(run: StepRun, t: Translator, procedure: Procedure, case: Case | None = None
+             ) -> str:
+    """The due moment, and what moved it when a weekend or holiday did (given the ``case``)."""
+    text = t.format_datetime(run.due_at, procedure.calendar.tz)
+    moved = moved_note(case, run, t, procedure) if case is not None else None
+    return f"{text} {moved}" if moved else text
+
+
+def moved_note(case: Case, run: StepRun, t: Translator, procedure: Procedure) -> str | None:
+    """"(dianjak kerana Hari Kebangsaan)": why the due date is later than the SOP's count."""
+    days = procedure.days_moved_over(case, run)
+    if not days:
+        return None
+    calendar = procedure.calendar
+    holidays: list[str] = []
+    for day in days:
+        for name in (calendar.holiday(day, t.lang) or "").split(";"):
+            if name.strip() and name.strip() not in holidays:
+                holidays.append(name.strip())
+    weekend = any(day.weekday() not in calendar.working_weekdays for day in days)
+    if holidays and weekend:
+        note = t.gettext("(moved for {holidays} and the weekend)")
+    elif holidays:
+        note = t.gettext("(moved for {holidays})")
+    else:
+        note = t.gettext("(moved past the weekend)")
+    return note.format(holidays=esc(t.format_list(holidays)))
+
+
+def late_text(run: StepRun, t: Translator, procedure: Procedure, now: datetime) -> str | None:
+    """"2 working days late", or None when the step is not overdue."""
     late = working_days_late(run, procedure, now)
-    if late > 0:
-        line += " · " + t.ngettext("{n} working day late", "{n} working days late", late) \
-            .format(n=late)
-    return line
+    if late <= 0:
+        return None
+    return t.ngettext("{n} working day late", "{n} working days late", late).format(n=late)
+
+
+def due_line(run: StepRun, t: Translator, procedure: Procedure, now: datetime,
+             case: Case | None = None) -> str:
+    """When the step is due (and why, if a holiday moved it) and how many working days late."""
+    line = t.gettext("Due: {due}").format(due=due_text(run, t, procedure, case))
+    late = late_text(run, t, procedure, now)
+    return f"{line} · {late}" if late else line
 
 
 def working_days_late(run: StepRun, procedure: Procedure, now: datetime) -> int:
@@ -157,7 +191,7 @@ def step_card(case: Case, t: Translator, procedure: Procedure, now: datetime,
         lines.append(t.gettext("Top management decided Tidak: revise and resubmit, or close "
                                "the case."))
     else:
-        lines.append(due_line(run, t, procedure, now))
+        lines.append(due_line(run, t, procedure, now, case))
     if step.capture is Capture.INPUTS and case.phase is Phase.WORK:
         lines.append(t.gettext("Tap a BJA to ask for its input (⏳), tap again when it is in "
                                "(✅)."))
@@ -170,7 +204,7 @@ def approval_card(case: Case, t: Translator, divisions: Mapping[str, Division],
     lines = [
         heading(case, t),
         "",
-        t.gettext("Minit Cerai from {division}: do you approve negotiating this IKA?").format(
+        t.gettext("Minit Cerai from the {division}: do you approve negotiating this IKA?").format(
             division=esc(division_name(divisions.get(case.lead_division), t))),
     ]
     if memo_note:

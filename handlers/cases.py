@@ -36,6 +36,7 @@ from telegram.warnings import PTBUserWarning
 
 from bot.callbacks import VERSION, Choice, decode, encode
 from bot.context import IkaContext
+from bot.countries import is_country
 from bot.dates import parse_date
 from bot.domain.case import Instrument, Level, Source
 from bot.domain.rules import MAX_COUNTRIES, MAX_TITLE, NewCase, Outcome, Reason, may_register
@@ -330,31 +331,27 @@ async def choose_level(update: Update, context: IkaContext) -> State:
     return await _ask_countries(message, context.t, level)
 
 
-def _exact(query: str, code: str, context: IkaContext) -> bool:
-    """Whether ``query`` is the country's code or its whole name in Malay or English."""
-    wanted = query.strip().casefold()
-    names = {tr.country_name(code).casefold() for tr in context.services.translators
-             .by_language.values()}
-    return wanted == code.casefold() or wanted in names
-
-
 async def receive_country(update: Update, context: IkaContext) -> State:
     """A typed country name: added when it names one country, else buttons to choose from."""
     message, t = update.effective_message, context.t
     assert message is not None
     text = (message.text or "").strip()
-    found = t.find_countries(text)
-    exact = [code for code in found if _exact(text, code, context)]
-    if len(found) == 1 or len(exact) == 1:
-        return await _add_country(message, context, (exact or found)[0])
-    if not found:
-        await message.reply_text(t.gettext(
+    found = t.lookup_country(text)
+    if found.country is not None:
+        return await _add_country(message, context, found.country)
+    if not found.choices:
+        reply = t.gettext(
             "No country matches “{text}”. Please type its name in Malay or English, for "
-            "example Indonesia or Jepun.").format(text=esc(text[:100])))
+            "example Indonesia or Jepun.").format(text=esc(text[:100]))
+        if found.suggestions:
+            reply += "\n" + t.gettext("Or did you mean one of these?")
+        await message.reply_text(reply, reply_markup=_rows(
+            [_button(t.country_name(c), "country", c) for c in found.suggestions], 2)
+            if found.suggestions else None)
         return None
-    shown = found[:MAX_COUNTRY_BUTTONS]
+    shown = found.choices[:MAX_COUNTRY_BUTTONS]
     question = t.gettext("Which country do you mean?")
-    if len(found) > len(shown):
+    if len(found.choices) > len(shown):
         question += "\n" + t.gettext("Not in the list? Type more of its name.")
     await message.reply_text(
         question, reply_markup=_rows([_button(t.country_name(c), "country", c) for c in shown],
@@ -363,11 +360,10 @@ async def receive_country(update: Update, context: IkaContext) -> State:
 
 
 async def pick_country(update: Update, context: IkaContext) -> State:
-    """A country chosen among look-alikes."""
+    """A country chosen among look-alikes or suggestions."""
     query, code = _tapped(update, "country")
     t = context.t
-    # a forged code must still be a country ikabot knows by name
-    if code not in t.find_countries(code):
+    if not is_country(code):  # a forged code must still be a country ikabot knows
         return await _stale(query, context)
     message = await _settle(query, esc(t.country_name(code)))
     return await _add_country(message, context, code)
@@ -525,17 +521,17 @@ def registered_text(outcome: Outcome, context: IkaContext, lead: Division | None
     lines = [t.gettext("Case registered: {ref}.").format(ref=f"<b>{esc(case.ref)}</b>")]
     division = esc(division_name(lead, t))
     if informed:
-        lines.append(t.gettext("{division} has been informed in its group chat, which completes "
-                               "step 1.").format(division=division))
+        lines.append(t.gettext("The {division} has been informed in its Telegram group, which "
+                               "completes step 1.").format(division=division))
     else:
-        lines.append(t.gettext("{division} has no group chat in ikabot, so it could not be "
-                               "informed: please inform it yourself, then report step 1 done "
+        lines.append(t.gettext("The {division} has no Telegram group in ikabot, so it could not "
+                               "be informed: please inform it yourself, then report step 1 done "
                                "on its card in the AB group.").format(division=division))
     run = case.current_run
     if run is not None:
         lines += ["", t.gettext("Next: {step}").format(
             step=esc(step_heading(services.procedure.sop, run.key, t))),
-            due_line(run, t, services.procedure, services.now())]
+            due_line(run, t, services.procedure, services.now(), case)]
     lines += ["", t.gettext("/status {ref} shows the case at any time.").format(ref=case.ref)]
     return "\n".join(lines)
 

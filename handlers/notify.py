@@ -102,7 +102,7 @@ def render(row: Claimed, chat_id: int, known: Known, services: Services, t: Tran
         document = known.documents.get(row.seq)
         if document is None:
             return None
-        caption = t.gettext("{ref}: the outcome document, from {division}.").format(
+        caption = t.gettext("{ref}: the outcome document, from the {division}.").format(
             ref=esc(case.ref), division=esc(division_name(
                 known.divisions.get(case.lead_division), t)))
         return PassDocument(document.telegram_file_id, document.name, caption)

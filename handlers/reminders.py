@@ -32,7 +32,7 @@ from bot.i18n import Translator
 from bot.messages import step_heading
 from bot.pace import Pace
 from bot.services import Services
-from handlers.cards import ab_division, division_name, due_line, esc
+from handlers.cards import ab_division, division_name, due_line, due_text, esc, late_text
 from handlers.notify import APPROVAL, Delivery, Known, PassDocument, Post, render
 from storage.cards import approval_cards, remember_card
 from storage.cases import OpenSteps, documents_by_id, load_cases, open_steps
@@ -393,8 +393,10 @@ async def _unreachable(bot: ExtBot[Any], services: Services, context: _Context, 
     kind, _, ident = target.partition(":")
     who = (division_name(context.divisions.get(ident), t) if kind == "division"
            else (context.users[int(ident)].name if int(ident) in context.users else ident))
-    text = t.gettext("ikabot cannot reach {who} (the bot was blocked or removed), so {n} "
-                     "reminder(s) were not delivered. Please check the chat.").format(
+    text = t.ngettext("ikabot cannot reach {who} (the bot was blocked or removed), so {n} "
+                      "reminder was not delivered. Please check the chat.",
+                      "ikabot cannot reach {who} (the bot was blocked or removed), so {n} "
+                      "reminders were not delivered. Please check the chat.", len(ids)).format(
         who=esc(who), n=len(ids))
     try:
         await bot.send_message(ab.chat_id, text)
@@ -472,17 +474,17 @@ def _line(case: Case, rows: list[Claimed], context: _Context, services: Services
     if NudgeKind.DECISION in kinds:
         return "\n".join([title, t.gettext("The Minit Cerai awaits your decision, Ya or Tidak.")])
     lead = esc(division_name(context.divisions.get(case.lead_division), t))
-    what = due_line(run, t, procedure, now)
+    due, late = due_text(run, t, procedure, case), late_text(run, t, procedure, now) or ""
     if NudgeKind.ESCALATION in kinds:
-        head = t.gettext("Escalation: {division} has not reported this step done.").format(
-            division=lead)
+        head = t.gettext("Escalation: the {division} has not reported this step done. It was "
+                         "due {due}, {late}.")
     elif NudgeKind.OVERDUE in kinds:
-        head = t.gettext("Overdue: please report this step done.")
+        head = t.gettext("Overdue since {due}, {late}: please report this step done.")
     elif NudgeKind.DUE_TODAY in kinds:
-        head = t.gettext("Due today.")
+        head = t.gettext("Due today: {due}.")
     else:
-        head = t.gettext("Due soon.")
-    return "\n".join([title, step, f"{head} {what}"])
+        head = t.gettext("Due soon: {due}.")
+    return "\n".join([title, step, head.format(division=lead, due=due, late=late)])
 
 
 def _buttons(case: Case, rows: list[Claimed], t: Translator) -> list[list[InlineKeyboardButton]]:
@@ -506,7 +508,9 @@ def _digest(context: _Context, services: Services, t: Translator, now: datetime)
     procedure = services.procedure
     steps = context.open_steps
     assert steps is not None
-    lines = [t.gettext("<b>Weekly digest</b>: {open} open case(s), {late} overdue.").format(
+    lines = [t.ngettext("<b>Weekly digest</b>: {open} open case, {late} overdue.",
+                        "<b>Weekly digest</b>: {open} open cases, {late} overdue.",
+                        steps.open).format(
         open=steps.open, late=steps.overdue)]
     for ref, run in steps.earliest:  # the most overdue first
         lines.append(f"{esc(ref)} · {esc(step_heading(procedure.sop, run.key, t))}\n"

@@ -168,7 +168,7 @@ def _case_block(case: Case, t: Translator, procedure: Procedure, now: datetime,
         owner = division_name(owner_division(case, step, org.divisions), t)
         lines += [esc(step_heading(procedure.sop, run.key, t)),
                   t.gettext("Owner: {owner}").format(owner=esc(owner))]
-        lines.append(due_line(run, t, procedure, now) if case.phase is Phase.WORK
+        lines.append(due_line(run, t, procedure, now, case) if case.phase is Phase.WORK
                      else phase_label(case.phase, t))
     return "\n".join(lines)
 
@@ -285,7 +285,7 @@ def _run_block(case: Case, run: StepRun, t: Translator, procedure: Procedure, no
         lines += [t.gettext("Due: {due}").format(due=_when(run.due_at, t, procedure)),
                   phase_label(case.phase, t)]
     else:
-        lines.append(due_line(run, t, procedure, now))
+        lines.append(due_line(run, t, procedure, now, case))
     if step.capture is Capture.INPUTS:
         lines += _inputs(case, run, t, procedure, org)
     lines += _details(run, t, procedure, org)

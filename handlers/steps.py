@@ -153,7 +153,7 @@ async def _ask_first(update: Update, context: IkaContext, case: Case, step: Step
         Capture.MEETING: (ASK_DATE, t.gettext(
             "On what date was the meeting held? For example 31/8/2026.")),
         Capture.NOTE_REF: (ASK_REFERENCE, t.gettext(
-            "What is the reference of the Nota Diplomatik?")),
+            "What is the reference of the diplomatic note (Nota Diplomatik)?")),
         Capture.FILE_REF: (ASK_REFERENCE, t.gettext(
             "Under what file reference is the copy filed?")),
         Capture.NEGOTIATION: (ASK_START, t.gettext(
@@ -356,7 +356,7 @@ async def ask_attachment(update: Update, context: IkaContext) -> int:
     t = context.t
     if not context.args:
         await message.reply_text(t.gettext(
-            "Write the case, for example: /attach IKA-2026-001, then send the file."))
+            "Give the case reference, for example: /attach IKA-2026-001, then send the file."))
         return ConversationHandler.END
     ref = context.args[0].upper()
     case = await _load(context, ref)
@@ -448,7 +448,8 @@ async def add_note(update: Update, context: IkaContext) -> None:
     args = context.args or []
     if len(args) < 2:
         await message.reply_text(context.t.gettext(
-            "Write the case and the note, for example: /note IKA-2026-001 KLN called today."))
+            "Give the case reference and the note, for example: /note IKA-2026-001 KLN called "
+            "today."))
         return
     ref = args[0].upper()
     text = (message.text or "").split(maxsplit=2)[2]

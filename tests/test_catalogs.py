@@ -7,6 +7,7 @@ to the code without `ikabot i18n` and a translation fails here, whatever the .po
 from __future__ import annotations
 
 import ast
+import re
 import string
 from io import BytesIO
 from pathlib import Path
@@ -186,3 +187,33 @@ def test_no_formatting_inside_gettext_calls() -> None:
     files = [f for d in SOURCE_DIRS if (ROOT / d).is_dir() for f in (ROOT / d).rglob("*.py")]
     bad = [where for f in files for where in _bad_gettext_calls(f)]
     assert not bad, f'format after translating, _("…{{x}}…").format(x=…), not inside: {bad}'
+
+
+def test_english_has_real_plurals_not_parenthesised_ones() -> None:
+    # "1 reminder(s)" is what a program says; the catalogs' plural forms say "1 reminder"
+    entries = _entries(_catalog("en"))
+    wrong = [text for key in SOURCE if key in entries
+             for text in _forms(entries[key].string) if re.search(r"\w\(s\)", text)]
+    assert not wrong, f'use ngettext, not "(s)": {wrong}'
+
+
+# Words a Malaysian reader takes for Indonesian: KDN writes diminta, sila, berjaya, menghantar,
+# pautan, mesej, anda perlu.
+_INDONESIAN = re.compile(
+    r"\b(dimohon|silakan|berhasil|mengirim|tautan|pesan|anda harus)\b", re.IGNORECASE)
+
+
+def test_malay_has_no_indonesian_leaning_words() -> None:
+    entries = _entries(_catalog("ms"))
+    wrong = [(text, found.group(0)) for key in SOURCE if key in entries
+             for text in _forms(entries[key].string) if (found := _INDONESIAN.search(text))]
+    assert not wrong, f"Indonesian-leaning words in the Malay catalog: {wrong}"
+
+
+@pytest.mark.parametrize(("word", "text"), [("dimohon", "Input dimohon daripada PDRM."),
+                                             ("pesan", "Sila baca pesan ini."),
+                                             ("anda harus", "Anda harus menghantar fail.")])
+def test_the_indonesian_check_catches_each_word(word: str, text: str) -> None:
+    found = _INDONESIAN.search(text)
+    assert found is not None and found.group(0).lower() == word
+    assert _INDONESIAN.search("Sila hantar pesanan dan mesej itu.") is None

@@ -107,3 +107,36 @@ def test_completed_case_projects_its_actual_finish() -> None:
     case = step_through(PROC, registered(PROC, now), now, "never")
     assert not case.is_open
     assert PROC.projected_finish(case, at(date(2026, 12, 1))) == date(2026, 9, 1)
+
+
+@pytest.mark.parametrize(
+    ("received", "moved_over"),
+    [
+        (date(2026, 8, 26), (date(2026, 8, 29), date(2026, 8, 30), date(2026, 8, 31))),
+        (date(2026, 8, 28), (date(2026, 8, 31),)),  # Hari Kebangsaan alone
+        (date(2026, 9, 2), (date(2026, 9, 5), date(2026, 9, 6))),  # a weekend alone
+        (date(2026, 9, 14), ()),  # due on Thu 17 Sep as counted: nothing moved it
+    ],
+)
+def test_the_days_that_moved_a_due_date(received: date, moved_over: tuple[date, ...]) -> None:
+    case = registered(PROC, at(received), received)
+    run = case.current_run
+    assert run is not None
+    assert PROC.days_moved_over(case, run) == moved_over
+    assert PROC.counted_due_date(case, run) == received + timedelta(days=3)
+
+
+def test_nothing_moves_a_due_date_counted_in_working_days() -> None:
+    proc = procedure(working_days=True)
+    case = registered(proc, at(date(2026, 8, 27)), date(2026, 8, 27))
+    assert proc.days_moved_over(case, case.current_run) == ()  # type: ignore[arg-type]
+
+
+def test_an_agreed_negotiation_end_on_a_weekend_moves_its_due_date() -> None:
+    now = at(date(2026, 9, 1))
+    case = step_through(PROC, registered(PROC, now), now, "negotiate")
+    case = act(PROC, case, ScheduleNegotiation(date(2026, 10, 8), date(2026, 10, 10), "Hanoi"),
+               OFFICER, now)  # ends Saturday 10 Oct
+    run = case.current_run
+    assert run is not None and due_day(run.due_at) == date(2026, 10, 12)
+    assert PROC.days_moved_over(case, run) == (date(2026, 10, 10), date(2026, 10, 11))

@@ -6,12 +6,13 @@ import builtins
 import shutil
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 
+from bot.countries import ALIASES, NAMES, is_country
 from bot.domain.case import CaseStatus, Instrument, Level, Phase, Role, Source
 from bot.domain.rules import (
     AddNote,
@@ -37,6 +38,7 @@ from bot.i18n import (
     load_translator,
     load_translators,
     locales_root,
+    malay_time,
 )
 from bot.messages import (
     INSTRUMENT_LABELS,
@@ -186,9 +188,31 @@ def test_dates_in_malaysian_malay_and_english(ms: Translator, en: Translator) ->
 def test_datetimes_are_shown_in_the_office_time_zone(ms: Translator, en: Translator) -> None:
     moment = datetime(2026, 8, 31, 9, 0, tzinfo=UTC)  # 17:00 in Kuala Lumpur
     assert ms.format_datetime(moment, KL).startswith("31 Ogos 2026")
-    assert "5:00" in ms.format_datetime(moment, KL) and "PTG" in ms.format_datetime(moment, KL)
+    assert ms.format_datetime(moment, KL) == "31 Ogos 2026, 5.00 petang"
     # CLDR puts a narrow no-break space before "pm": it never wraps away from the time
     assert en.format_datetime(moment, KL) == "31 August 2026, 5:00\u202fpm"
+
+
+@pytest.mark.parametrize(
+    ("clock", "written"),
+    [(time(9, 0), "9.00 pagi"), (time(17, 0), "5.00 petang"), (time(12, 0), "12.00 tengah hari"),
+     (time(12, 45), "12.45 tengah hari"), (time(13, 30), "1.30 petang"),
+     (time(18, 59), "6.59 petang"), (time(19, 0), "7.00 malam"), (time(23, 5), "11.05 malam"),
+     (time(0, 0), "12.00 tengah malam"), (time(0, 30), "12.30 tengah malam"),
+     (time(1, 0), "1.00 pagi"), (time(11, 59), "11.59 pagi")],
+)
+def test_malay_times_as_official_malay_writes_them(ms: Translator, clock: time,
+                                                   written: str) -> None:
+    assert malay_time(clock) == written
+    moment = datetime.combine(date(2026, 12, 2), clock, tzinfo=KL)
+    assert ms.format_time(moment, KL) == written
+    assert ms.format_datetime(moment, KL) == f"2 Disember 2026, {written}"
+
+
+def test_english_times_stay_as_cldr_writes_them(en: Translator) -> None:
+    moment = datetime(2026, 12, 2, 9, 0, tzinfo=KL)
+    assert en.format_time(moment, KL) == "9:00\u202fam"
+    assert en.format_datetime(moment, KL) == "2 December 2026, 9:00\u202fam"
 
 
 def test_lists_join_in_each_language(ms: Translator, en: Translator) -> None:
@@ -201,6 +225,9 @@ def test_country_names(ms: Translator, en: Translator) -> None:
     assert ms.country_name("ID") == en.country_name("id") == "Indonesia"
     assert ms.country_name("JP") == "Jepun" and en.country_name("JP") == "Japan"
     assert ms.country_name("NL") == "Belanda"
+    # Malaysia's usage where CLDR's differs
+    assert ms.country_name("PS") == "Palestin" and en.country_name("PS") == "Palestine"
+    assert ms.country_name("MM") == "Myanmar" and ms.country_name("TR") == "Türkiye"
     assert en.country_name("QQ") == "QQ"
 
 
@@ -214,6 +241,73 @@ def test_find_countries_in_malay_or_english(ms: Translator, en: Translator, type
                                              code: str) -> None:
     assert ms.find_countries(typed)[0] == code
     assert en.find_countries(typed)[0] == code
+
+
+# Names as officers type them: short and old names, in Malay and in English.
+TYPED_COUNTRIES = [
+    ("UK", "GB"), ("Britain", "GB"), ("Great Britain", "GB"), ("United Kingdom", "GB"),
+    ("USA", "US"), ("US", "US"), ("Amerika", "US"), ("Amerika Syarikat", "US"),
+    ("United States", "US"), ("UAE", "AE"), ("Emiriah", "AE"), ("Emiriah Arab Bersatu", "AE"),
+    ("United Arab Emirates", "AE"), ("Viet Nam", "VN"), ("Vietnam", "VN"), ("China", "CN"),
+    ("Cina", "CN"), ("China (Tanah Besar)", "CN"), ("Korea Selatan", "KR"),
+    ("South Korea", "KR"), ("Korea Utara", "KP"), ("Rusia", "RU"), ("Russia", "RU"),
+    ("Palestin", "PS"), ("Palestine", "PS"), ("Brunei", "BN"), ("Brunei Darussalam", "BN"),
+    ("Laos", "LA"), ("Timor-Leste", "TL"), ("Timor Leste", "TL"), ("Türkiye", "TR"),
+    ("Turkiye", "TR"), ("Turki", "TR"), ("Turkey", "TR"),
+    # ASEAN members by their Malay names (and their English ones)
+    ("Indonesia", "ID"), ("Thailand", "TH"), ("Singapura", "SG"), ("Singapore", "SG"),
+    ("Filipina", "PH"), ("Philippines", "PH"), ("Kemboja", "KH"), ("Cambodia", "KH"),
+    ("Myanmar", "MM"), ("Burma", "MM"), ("Malaysia", "MY"),
+]
+
+
+@pytest.mark.parametrize(("typed", "code"), TYPED_COUNTRIES)
+@pytest.mark.parametrize("lang", ["ms", "en"])
+def test_countries_as_officers_type_them(translators: Translators, lang: str, typed: str,
+                                         code: str) -> None:
+    found = translators.get(lang).lookup_country(typed)
+    assert found.country == code, (typed, found)
+
+
+@pytest.mark.parametrize(
+    ("typed", "expected"),
+    [("Guinea", {"GN", "GW", "GQ", "PG"}), ("Korea", {"KR", "KP"}), ("Congo", {"CG", "CD"}),
+     ("Sudan", {"SD", "SS"})],
+)
+@pytest.mark.parametrize("lang", ["ms", "en"])
+def test_a_name_of_several_countries_asks_which(translators: Translators, lang: str,
+                                                typed: str, expected: set[str]) -> None:
+    found = translators.get(lang).lookup_country(typed)
+    assert found.country is None
+    assert set(found.choices) == expected
+    if typed == "Guinea":
+        assert found.choices[0] == "GN"  # the exact name first
+
+
+@pytest.mark.parametrize(("code", "alias"),
+                         [(code, alias) for code, names in ALIASES.items() for alias in names])
+def test_every_alias_names_its_country_alone(ms: Translator, code: str, alias: str) -> None:
+    assert is_country(code)
+    assert ms.lookup_country(alias).country == code
+
+
+def test_malaysian_names_replace_cldrs_for_real_countries() -> None:
+    for names in NAMES.values():
+        assert all(is_country(code) for code in names)
+
+
+def test_uk_is_never_ukraine(ms: Translator) -> None:
+    assert ms.lookup_country("UK").country == "GB"
+    assert ms.lookup_country("Ukraine").country == "UA"
+    assert ms.lookup_country("Ukraina").suggestions[0] == "UA"
+
+
+def test_no_match_suggests_the_closest_names(ms: Translator, en: Translator) -> None:
+    assert ms.lookup_country("Indonesya").suggestions[0] == "ID"
+    assert en.lookup_country("Jepang").suggestions[0] == "JP"
+    assert ms.lookup_country("Filipin").country == "PH"  # the start of one name is enough
+    nothing = ms.lookup_country("qqqqqq")
+    assert nothing.country is None and not nothing.choices and not nothing.suggestions
 
 
 def test_find_countries_lists_every_match_and_nothing_else(ms: Translator) -> None:

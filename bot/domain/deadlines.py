@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from bot.domain.calendar import OfficeCalendar
-from bot.domain.case import Case, CaseStatus, Phase
+from bot.domain.case import Case, CaseStatus, Phase, StepRun
 from bot.domain.reminders import Planner, ReminderPolicy
 from bot.domain.sop import Anchor, Capture, DueRule, Sop, StepDef
 
@@ -50,6 +50,32 @@ class Procedure:
         if agreed_end is not None:
             return self.due_at(self.calendar.next_working_day(agreed_end))
         return self.due_at(self.due_date(self.anchor(case, step, previous_done), step.due))
+
+    def counted_due_date(self, case: Case, run: StepRun) -> date | None:
+        """The date the SOP's count gives for ``run``, before a weekend or holiday moves it.
+
+        None when the due date is counted in working days (nothing then moves it) or when the
+        count no longer gives the run's due date (the settings changed since it started).
+        """
+        step = self.sop.get(run.key)
+        agreed_end = negotiation_end(case, self.sop) if step.due.due_at_agreed_end else None
+        if agreed_end is not None:
+            counted = agreed_end
+        elif self.count_working_days and step.due.unit == "days":
+            return None
+        else:
+            anchor = self.anchor(case, step, self.calendar.local_date(run.started_at))
+            counted = anchor + timedelta(days=step.due.calendar_days)
+        due = self.calendar.local_date(run.due_at)
+        return counted if self.calendar.next_working_day(counted) == due else None
+
+    def days_moved_over(self, case: Case, run: StepRun) -> tuple[date, ...]:
+        """The weekend days and holidays that moved ``run``'s due date later, oldest first."""
+        counted = self.counted_due_date(case, run)
+        if counted is None:
+            return ()
+        due = self.calendar.local_date(run.due_at)
+        return tuple(counted + timedelta(days=n) for n in range((due - counted).days))
 
     def projected_finish(self, case: Case, now: datetime) -> date | None:
         """When the case should finish if every remaining step takes its SOP time from today.

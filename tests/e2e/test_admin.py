@@ -216,7 +216,7 @@ async def test_an_administrator_binds_a_new_group_to_a_division(bot: Bot) -> Non
     # BPI's group reads Malay; its old group no longer gets its messages.
     assert "Kumpulan ini kini dipautkan kepada Bahagian Pengurusan Imigresen (BPI)" in (
         reply.text or "")
-    assert "Kumpulan sembang lama Bahagian itu tidak lagi menerima" in (reply.text or "")
+    assert "Kumpulan Telegram lama Bahagian tersebut tidak lagi menerima" in (reply.text or "")
     async with bot.app.services.sessions() as session:
         bpi = await session.get(Division, "BPI")
         event = (await session.exec(select(EventRow).where(
@@ -233,7 +233,7 @@ async def test_binding_a_divisions_group_to_another_moves_it(bot: Bot) -> None:
     reply = await bot.world.wait_for_message(CHATS["BDP"])  # in BKKA's language, Malay
     assert "dipautkan kepada Bahagian Keselamatan dan Ketenteraman Awam (BKKA)" in (
         reply.text or "")
-    assert ("Bahagian Dasar Penjara dan Pemulihan (BDP) kini tiada kumpulan sembang"
+    assert ("Bahagian Dasar Penjara dan Pemulihan (BDP) kini tiada kumpulan Telegram"
             in (reply.text or ""))
     async with bot.app.services.sessions() as session:
         bdp, bkka = await session.get(Division, "BDP"), await session.get(Division, "BKKA")

@@ -21,7 +21,7 @@ async def _to_decision(bot: Bot) -> None:
     await world.wait_for(lambda: "✅ AGC" in str(_current(bot, card).buttons))
     await _tap(bot, CHONG, _current(bot, card), "✅ Semua input telah diterima")
     card = await world.wait_for_message(bkka, contains="Langkah 3")
-    await _tap(bot, CHONG, card, "📨 Minit Cerai telah dihantar")
+    await _tap(bot, CHONG, card, "📨 Minit Cerai telah dikemukakan")
 
 
 async def _forged(bot: Bot, who: int, chat: int, data: str) -> str:
@@ -56,7 +56,7 @@ async def test_tidak_with_a_reason_then_revise_and_resubmit(bot: Bot) -> None:
     assert (await _case(bot)).round == 2
 
     # Round 2: new cards; the round-1 card is stale.
-    await _tap(bot, CHONG, card, "📨 Minit Cerai telah dihantar")
+    await _tap(bot, CHONG, card, "📨 Minit Cerai telah dikemukakan")
     await world.wait_for(lambda: len([m for m in world.messages(TKSU) if m.buttons]) == 1)
     stale = await _forged(bot, KSU, KSU, encode(Approve(REF, 1, True)))
     assert "telah" in stale  # already decided
@@ -72,7 +72,7 @@ async def test_tidak_then_close(bot: Bot) -> None:
     await _to_decision(bot)
     await _tap(bot, TKSU, await world.wait_for_message(TKSU, contains=REF), "Tidak")
     await world.send_text(bot.user(TKSU), "/skip")
-    await world.wait_for_message(TKSU, contains="tiada sebab")
+    await world.wait_for_message(TKSU, contains="tanpa sebab")
     told = await world.wait_for_message(bkka, contains="Tidak: tidak diluluskan")
     await _tap(bot, CHONG, told, "Tutup kerana tidak diluluskan")
     await world.wait_for_message(CHATS["AB"], contains="Kes ditutup")

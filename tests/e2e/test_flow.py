@@ -97,7 +97,7 @@ async def test_a_case_from_step_two_to_filed_with_ya(bot: Bot) -> None:
 
     # Step 3: the Minit Cerai goes up; each approver gets a card with Ya / Tidak.
     card = await world.wait_for_message(bkka, contains="Langkah 3")
-    await _tap(bot, CHONG, card, "📨 Minit Cerai telah dihantar")
+    await _tap(bot, CHONG, card, "📨 Minit Cerai telah dikemukakan")
     ksu_card = await world.wait_for_message(KSU, contains=REF)
     tksu_card = await world.wait_for_message(TKSU, contains=REF)
     assert [label for label, _ in ksu_card.buttons[0]] == ["Ya", "Tidak"]

@@ -107,7 +107,7 @@ async def test_ab_officer_registers_a_case_in_malay_from_the_ab_group(bot: Bot) 
     assert f"Kes telah didaftarkan: {REF}." in done.text
     assert "Langkah 1 selesai" in done.text
     assert "Seterusnya: Langkah 2" in done.text
-    assert "Tarikh akhir: 15 September 2026, 5:00\u202fPTG" in done.text
+    assert "Tarikh akhir: 15 September 2026, 5.00 petang" in done.text
     assert summary.buttons == []  # the summary no longer offers to register it again
 
     # The lead division's chat gets the card for step 2 with its due date, in its language.
@@ -195,6 +195,29 @@ async def test_an_unknown_country_is_refused_and_asked_again(bot: Bot) -> None:
     await say(bot, AMINAH, "Thailand", "Daripada manakah")
 
 
+async def test_countries_as_officers_type_them(bot: Bot) -> None:
+    await say(bot, AMINAH, "/new", "Kes IKA baharu")
+    question = await say(bot, AMINAH, "Perjanjian pelbagai hala", "jenis instrumen")
+    question = await choose(bot, AMINAH, question, "Perjanjian", "tahap")
+    await choose(bot, AMINAH, question, "Pelbagai hala", "Negara manakah")
+    # "UK" is the United Kingdom, never Ukraine, and takes no question
+    listed = await say(bot, AMINAH, "UK", "Negara setakat ini")
+    assert "United Kingdom" in listed.text and "Ukraine" not in listed.text
+    # "Guinea" names four countries: the bot asks, the exact name first
+    pick = await say(bot, AMINAH, "Guinea", "Negara manakah yang anda maksudkan?")
+    labels = [label for row in pick.buttons for label, _ in row]
+    assert labels[0] == "Guinea" and len(labels) == 4 and "Papua New Guinea" in labels
+    listed = await choose(bot, AMINAH, pick, "Guinea Bissau", "Negara setakat ini")
+    # a misspelling: no match, but the closest names to tap
+    close = await say(bot, AMINAH, "Indonesya", "Tiada negara yang sepadan")
+    assert "salah satu daripada yang berikut" in close.text
+    assert close.buttons[0][0][0] == "Indonesia"
+    listed = await choose(bot, AMINAH, close, "Indonesia", "Negara setakat ini")
+    listed = await say(bot, AMINAH, "Palestin", "Negara setakat ini")
+    assert "United Kingdom, Guinea Bissau, Indonesia dan Palestin" in listed.text
+    assert await open_cases(bot) == []  # still a draft: nothing is saved before Daftar
+
+
 async def test_future_and_nonsense_dates_are_refused_with_the_right_form(bot: Bot) -> None:
     await up_to_the_date(bot)
     future = await say(bot, AMINAH, "2/9/2026", "belum tiba")
@@ -253,7 +276,7 @@ async def test_a_lead_division_without_a_chat_is_left_to_ab_to_inform(bot: Bot) 
     assert "31 Ogos 2026" in summary.text
     await tap(bot, AMINAH, summary, "✅ Daftar")
     done = await bot.world.wait_for_message(AMINAH, contains="Kes telah didaftarkan")
-    assert "tiada kumpulan sembang" in done.text and "Seterusnya: Langkah 1" in done.text
+    assert "tiada kumpulan Telegram" in done.text and "Seterusnya: Langkah 1" in done.text
     # Step 1 stays with AB, whose chat gets its card: inform the division, then report it.
     card = await bot.world.wait_for_message(CHATS["AB"], contains="Langkah 1")
     assert REF in card.text

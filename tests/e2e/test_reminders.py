@@ -135,7 +135,8 @@ async def test_five_weeks_of_silence(stage: Stage) -> None:
     assert recorder.kinds() == expected()
     # Several nudges for one chat at one time went as one message.
     assert all(len(texts) == 1 for texts in recorder.got.values())
-    assert "Overdue: please report this step done." in recorder.got[BKKA, date(2026, 9, 17)][0]
+    assert ("Overdue since 15 September 2026, 5:00\u202fpm, 1 working day late: please "
+            "report this step done.") in recorder.got[BKKA, date(2026, 9, 17)][0]
     assert "lewat 6 hari bekerja" in recorder.got[AB, date(2026, 9, 24)][0]  # 16th: a holiday
     assert not any(day == date(2026, 9, 16) or day.weekday() >= 5 for _, day in recorder.got)
 

@@ -86,7 +86,7 @@ async def test_open_cases_overdue_first_then_by_due_date(bot: Bot) -> None:
     bot.clock.now = at(date(2026, 9, 8))  # Tuesday: step 1 of `late` was due last Friday
     reply = await ask(bot, AMINAH, "/status")
     assert refs(reply.text) == [late, waiting, soon, later]
-    assert reply.text.startswith("4 kes terbuka · 1 lewat")
+    assert reply.text.startswith("4 kes terbuka · 1 melepasi tarikh akhir")
     assert reply.buttons == []  # one page: no arrows
 
     blocks = reply.text.split("\n\n")[1:]
@@ -94,11 +94,11 @@ async def test_open_cases_overdue_first_then_by_due_date(bot: Bot) -> None:
         f"🔴 {late} · Triti <ekstradisi> & lain-lain",  # the title shown as typed
         "Langkah 1: Terima maklumat dan maklumkan Bahagian berkaitan",
         "Tindakan: Bahagian Antarabangsa",
-        "Tarikh akhir: 4 September 2026, 5:00\u202fPTG · lewat 2 hari bekerja",
+        "Tarikh akhir: 4 September 2026, 5.00 petang · lewat 2 hari bekerja",
     ]
     assert blocks[1].splitlines()[0] == f"⏳ {waiting} · MoU menunggu keputusan"
     assert blocks[1].splitlines()[-1] == "Menunggu keputusan Pengurusan Tinggi"
-    assert blocks[2].splitlines()[-1] == "Tarikh akhir: 15 September 2026, 5:00\u202fPTG"
+    assert blocks[2].splitlines()[-1] == "Tarikh akhir: 15 September 2026, 5.00 petang"
     assert "Tindakan: Bahagian Pengurusan Imigresen" in blocks[3]
 
     # A bound group chat may ask too, and gets the answer in its own language (BDP: English).
@@ -139,25 +139,26 @@ async def test_one_case_step_by_step(bot: Bot) -> None:
     steps = text.split("\n\n")[2:]
     assert steps[0].splitlines() == [
         "✅ Langkah 1: Terima maklumat dan maklumkan Bahagian berkaitan",
-        "Tarikh akhir: 28 Ogos 2026, 5:00\u202fPTG",
-        "Selesai: 26 Ogos 2026, 10:00\u202fPG oleh Aminah binti Abdullah",
+        "Tarikh akhir: 28 Ogos 2026, 5.00 petang",
+        "Selesai: 26 Ogos 2026, 10.00 pagi oleh Aminah binti Abdullah",
     ]
     assert steps[1].splitlines()[1:] == [
-        "Tarikh akhir: 9 September 2026, 5:00\u202fPTG",
-        "Selesai: 10 September 2026, 3:00\u202fPTG oleh Mohd Faizal bin Hassan · "
+        "Tarikh akhir: 9 September 2026, 5.00 petang",
+        "Selesai: 10 September 2026, 3.00 petang oleh Mohd Faizal bin Hassan · "
         "lewat 1 hari bekerja",
-        "• PDRM: dimohon 27 Ogos 2026, diterima 28 Ogos 2026 (Mohd Faizal bin Hassan)",
-        "• AGC: dimohon 27 Ogos 2026, diterima 10 September 2026 (Mohd Faizal bin Hassan)",
+        "• PDRM: diminta pada 27 Ogos 2026, diterima pada 28 Ogos 2026 (Mohd Faizal bin Hassan)",
+        "• AGC: diminta pada 27 Ogos 2026, diterima pada 10 September 2026 "
+        "(Mohd Faizal bin Hassan)",
     ]
     refused, approved = steps[2].splitlines(), steps[3].splitlines()
     assert refused[0].startswith("✖️ Langkah 3:")
-    assert "Minit Cerai dikemukakan pada 10 September 2026, 4:00\u202fPTG oleh Mohd Faizal" \
+    assert "Minit Cerai dikemukakan pada 10 September 2026, 4.00 petang oleh Mohd Faizal" \
         " bin Hassan" in refused
     assert refused[-2:] == ["Tidak: tidak diluluskan oleh KSU (Ketua Setiausaha), "
-                            "11 September 2026, 10:00\u202fPG.", "Sebab: Perlu ulasan JPN"]
+                            "11 September 2026, 10.00 pagi.", "Sebab: Perlu ulasan JPN"]
     assert approved[0].startswith("✅ Langkah 3:") and approved[0].endswith("(pusingan 2)")
     assert approved[-1].startswith("Ya: diluluskan oleh TKSU (Timbalan Ketua Setiausaha)")
-    assert "Dihantar semula untuk pindaan: 14 September 2026, 10:00\u202fPG oleh Mohd Faizal " \
+    assert "Dikembalikan untuk pindaan: 14 September 2026, 10.00 pagi oleh Mohd Faizal " \
         "bin Hassan" in refused
     assert steps[4].splitlines()[0] == "🔴 Langkah 4: Adakan mesyuarat persediaan rundingan IKA"
     assert "lewat 2 hari bekerja" in steps[4]
