@@ -16,7 +16,7 @@ import socket
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -53,7 +53,8 @@ log = logging.getLogger(__name__)
 
 LEASE = timedelta(minutes=1)  # a dead sweeper's rows come back within a minute
 RENEW_AFTER = 20.0  # seconds of sending after which the lease is renewed
-CLAIM_BATCH = 1000  # nudges claimed (whole chats) per round: a crash holds no more than these
+CLAIM_BATCH = 50  # chats claimed (with every nudge due for them) per round
+IN_FLIGHT = 3  # batches being sent at once: a crash holds no more than these
 MARK_DELAY = 0.05  # seconds a sent message waits so that other chats' marks share its write
 MAX_ROUNDS = 1000  # one sweep's bound, whatever happens
 DIGEST_LINES = 20  # the rest is a /status away; the message stays under Telegram's limit
@@ -89,13 +90,33 @@ async def sweep(bot: ExtBot[Any], services: Services, *, holder: str, now: datet
     async with services.sessions() as session:
         if not await any_due(session=session, now=now, kinds=kinds):
             return report
-    for _ in range(MAX_ROUNDS):
-        claimed, more = await _claim(services, holder, now, kinds)
-        report.claimed += len(claimed)
-        if claimed:
-            await _send_batch(bot, services, holder, claimed, now, report)
-        if not more:
-            break
+    # A batch is claimed while the one before it is still being sent (at Telegram's pace most
+    # of a batch's time is waiting), never more than IN_FLIGHT at once: a crash holds no more.
+    in_flight = asyncio.Semaphore(IN_FLIGHT)
+    sending: list[asyncio.Task[None]] = []
+
+    async def send(claimed: list[Claimed]) -> None:
+        # Its place is freed once every chat in it had its first message: what is left are
+        # chats' later messages, waiting on their own one-a-second.
+        freed = _Once(in_flight.release)
+        try:
+            await _send_batch(bot, services, holder, claimed, now, report, freed)
+        finally:
+            freed()
+
+    try:
+        for _ in range(MAX_ROUNDS):
+            await in_flight.acquire()
+            claimed, more = await _claim(services, holder, now, kinds)
+            report.claimed += len(claimed)
+            if claimed:
+                sending.append(asyncio.create_task(send(claimed)))
+            else:
+                in_flight.release()
+            if not more:
+                break
+    finally:
+        await asyncio.gather(*sending)
     return report
 
 
@@ -116,14 +137,26 @@ async def _claim(services: Services, holder: str, now: datetime,
                 row.nudge(planner.audience(row.kind, row.step)))]
             await plan(session=session, nudges=following, now=now)
         claimed.extend(batch)
-        if len(batch) >= CLAIM_BATCH:
-            return claimed, True
-        if all(n.at > now for n in following) or len(claimed) >= CLAIM_BATCH:
-            return claimed, len(claimed) >= CLAIM_BATCH
+        full = len({row.target for row in batch}) >= CLAIM_BATCH
+        if full or all(n.at > now for n in following):
+            return claimed, full
+
+
+class _Once:
+    """Calls ``action`` the first time it is called, never again."""
+
+    def __init__(self, action: Callable[[], object]) -> None:
+        self.action: Callable[[], object] | None = action
+
+    def __call__(self) -> None:
+        if self.action is not None:
+            action, self.action = self.action, None
+            action()
 
 
 async def _send_batch(bot: ExtBot[Any], services: Services, holder: str, claimed: list[Claimed],
-                      now: datetime, report: SweepReport) -> None:
+                      now: datetime, report: SweepReport,
+                      firsts_sent: Callable[[], None] = lambda: None) -> None:
     """Word and send a claimed batch: each chat's messages in order, the chats at once.
 
     A chat that must wait (a 429) holds back no other: its messages wait for a later sweep.
@@ -145,8 +178,18 @@ async def _send_batch(bot: ExtBot[Any], services: Services, holder: str, claimed
     # Each chat in a task of its own, its messages in order; the pace (bot.pace) lets every
     # chat's first message go before any chat's second, and a chat that must wait (a 429, its
     # one message a second) holds back no other.
-    await asyncio.gather(*(_serve(bot, services, context, queue, now, report, marks, lease)
-                           for queue in queues))
+    waiting = len(queues)
+
+    def first_sent() -> None:
+        nonlocal waiting
+        waiting -= 1
+        if waiting == 0:
+            firsts_sent()
+
+    if not queues:
+        firsts_sent()
+    await asyncio.gather(*(_serve(bot, services, context, queue, now, report, marks, lease,
+                                  first_sent) for queue in queues))
 
 
 @dataclass
@@ -159,12 +202,24 @@ class _Queue:
 
 
 async def _serve(bot: ExtBot[Any], services: Services, context: _Context, queue: _Queue,
-                 now: datetime, report: SweepReport, marks: _Marks, lease: _Lease) -> None:
+                 now: datetime, report: SweepReport, marks: _Marks, lease: _Lease,
+                 first_sent: Callable[[], None]) -> None:
     """Send a chat's messages in turn; when one cannot go now, the rest wait with it."""
+    once = _Once(first_sent)
+    try:
+        await _serve_parts(bot, services, context, queue, now, report, marks, lease, once)
+    finally:
+        once()
+
+
+async def _serve_parts(bot: ExtBot[Any], services: Services, context: _Context, queue: _Queue,
+                       now: datetime, report: SweepReport, marks: _Marks, lease: _Lease,
+                       first_sent: Callable[[], None]) -> None:
     for turn, part in enumerate(queue.parts):
         await lease.keep()
         later = await _deliver(bot, services, context, queue.target, queue.chat_id, part, now,
                                report, marks, turn)
+        first_sent()
         if later is None:
             continue
         rest = [row.id for waiting in queue.parts[turn + 1:] for row in waiting.rows]
