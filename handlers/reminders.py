@@ -51,8 +51,7 @@ from storage.org import list_divisions, list_users
 
 log = logging.getLogger(__name__)
 
-LEASE = timedelta(minutes=1)  # a dead sweeper's rows come back within a minute
-RENEW_AFTER = 20.0  # seconds of sending after which the lease is renewed
+LEASE = timedelta(minutes=1)  # SWEEP_LEASE_SECONDS' default: a dead sweeper's rows come back
 CLAIM_BATCH = 50  # chats claimed (with every nudge due for them) per round
 IN_FLIGHT = 3  # batches being sent at once: a crash holds no more than these
 MARK_DELAY = 0.05  # seconds a sent message waits so that other chats' marks share its write
@@ -120,6 +119,10 @@ async def sweep(bot: ExtBot[Any], services: Services, *, holder: str, now: datet
     return report
 
 
+def _lease(services: Services) -> timedelta:
+    return timedelta(seconds=services.settings.sweep_lease_seconds)
+
+
 async def _claim(services: Services, holder: str, now: datetime,
                  kinds: tuple[str, ...] | None) -> tuple[list[Claimed], bool]:
     """Claim a batch, and True when another round may find more.
@@ -131,7 +134,7 @@ async def _claim(services: Services, holder: str, now: datetime,
     claimed: list[Claimed] = []
     while True:
         async with services.sessions() as session, session.begin():
-            batch = await claim_due(session=session, now=now, holder=holder, lease=LEASE,
+            batch = await claim_due(session=session, now=now, holder=holder, lease=_lease(services),
                                     limit=CLAIM_BATCH, kinds=kinds)
             following = [n for row in batch for n in planner.following(
                 row.nudge(planner.audience(row.kind, row.step)))]
@@ -239,11 +242,12 @@ class _Lease:
         self.renewed = time.monotonic()
 
     async def keep(self) -> None:
-        if time.monotonic() - self.renewed < RENEW_AFTER:
+        lease = _lease(self.services)
+        if time.monotonic() - self.renewed < lease.total_seconds() / 3:
             return
         async with self.services.sessions() as session, session.begin():
             await renew(session=session, ids=self.ids, holder=self.holder,
-                        until=self.services.now() + LEASE)
+                        until=self.services.now() + lease)
         self.renewed = time.monotonic()
 
 
