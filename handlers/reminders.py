@@ -10,6 +10,7 @@ morning; the messages a change causes go out at once.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import os
 import socket
@@ -34,6 +35,7 @@ from bot.pace import Pace
 from bot.services import Services
 from handlers.cards import ab_division, division_name, due_line, due_text, esc, late_text
 from handlers.notify import APPROVAL, Delivery, Known, PassDocument, Post, render
+from storage.boards import board_of, keep_board
 from storage.cards import approval_cards, remember_card
 from storage.cases import OpenSteps, documents_by_id, load_cases, open_steps
 from storage.models import Division, User
@@ -284,8 +286,8 @@ class _Context:
             users = {u.telegram_id: u for u in await list_users(session=session)}
             documents = await documents_by_id(session=session, ids=document_ids)
             cards = await approval_cards(session=session, refs=edits, kind=APPROVAL)
-            digest = any(row.kind is NudgeKind.DIGEST for row in claimed)
-            steps = (await open_steps(session=session, now=now, first=DIGEST_LINES) if digest
+            listing = any(row.kind in (NudgeKind.DIGEST, NudgeKind.BOARD) for row in claimed)
+            steps = (await open_steps(session=session, now=now, first=DIGEST_LINES) if listing
                      else None)
         return cls(Known(cases, divisions, users, documents, cards), steps)
 
@@ -305,15 +307,18 @@ class _Context:
 class _Part:
     """One message to a chat (or one edit) and the rows it delivers."""
 
-    delivery: Delivery | None  # None: moot, nothing to send
+    delivery: Delivery | BoardText | None  # None: moot, nothing to send
     rows: list[Claimed]
 
 
 def _parts(rows: list[Claimed], chat_id: int, context: _Context, services: Services,
            t: Translator, now: datetime) -> list[_Part]:
     """A chat's messages in order: each change's message on its own, the reminders packed."""
+    boards = [row for row in rows if row.kind is NudgeKind.BOARD]
     parts = [_Part(render(row, chat_id, context.known, services, t, now), [row])
-             for row in rows if row.kind in MESSAGE_KINDS]
+             for row in rows if row.kind in MESSAGE_KINDS and row.kind is not NudgeKind.BOARD]
+    if boards:  # however many minutes' updates are owed, the board is shown once, as it is now
+        parts.append(_Part(BoardText(_board(context, services, t, now)), boards))
     reminders = [row for row in rows if row.kind not in MESSAGE_KINDS]
     for text, markup, part in _messages(reminders, context, services, t, now):
         parts.append(_Part(Post(text, markup) if text else None, part))
@@ -328,8 +333,13 @@ async def _deliver(bot: ExtBot[Any], services: Services, context: _Context, targ
                    turn: int = 0) -> datetime | None:
     """Send one part and record it; None when done, else when the chat may be tried again."""
     ids = [row.id for row in part.rows]
+    message_id: int | None
     try:
-        message_id = await _send(bot, chat_id, part.delivery, Pace(retries=0, turn=turn))
+        if isinstance(part.delivery, BoardText):
+            message_id = await _show_board(bot, services, chat_id, part.delivery.text, now,
+                                           Pace(retries=0, turn=turn))
+        else:
+            message_id = await _send(bot, chat_id, part.delivery, Pace(retries=0, turn=turn))
     except RetryAfter as error:  # Telegram asks this chat to wait; the others go on
         retry_at = now + _seconds(error.retry_after)
         await _postpone(services, ids, str(error), retry_at)
@@ -424,6 +434,55 @@ async def _send(bot: ExtBot[Any], chat_id: int, delivery: Delivery | None, pace:
             if not any(why in str(error).lower() for why in ("not modified", "not found")):
                 raise
     return None
+
+
+@dataclass(frozen=True)
+class BoardText:
+    """What a chat's live board shows now."""
+
+    text: str
+
+
+async def _show_board(bot: ExtBot[Any], services: Services, chat_id: int, text: str,
+                      now: datetime, pace: Pace) -> int:
+    """Bring the chat's pinned board up to date: edited in place (silently), left alone when
+    it already shows this, posted and pinned afresh when it was deleted or unpinned."""
+    shown = hashlib.sha256(text.encode()).hexdigest()
+    async with services.sessions() as session:
+        board = await board_of(session=session, chat_id=chat_id)
+    if board is not None and board.pinned:
+        pinned = (await bot.get_chat(chat_id)).pinned_message
+        if pinned is None or pinned.message_id != board.message_id:
+            board = None  # unpinned (or deleted): a fresh one is pinned
+    if board is not None and board.shown == shown:
+        return board.message_id
+    if board is not None:
+        try:
+            await bot.edit_message_text(text, chat_id=chat_id, message_id=board.message_id)
+        except BadRequest as error:
+            if "not found" not in str(error).lower() and "not modified" not in str(error).lower():
+                raise
+            board = None if "not found" in str(error).lower() else board
+        if board is not None:
+            await _keep(services, chat_id, board.message_id, shown, board.pinned, now)
+            return board.message_id
+    message = await bot.send_message(chat_id, text, disable_notification=True,
+                                     rate_limit_args=pace)
+    pinned_now = True
+    try:
+        await bot.pin_chat_message(chat_id, message.message_id, disable_notification=True)
+    except BadRequest as error:  # no right to pin here: the board is kept up to date unpinned
+        log.warning("cannot pin the board in chat %s: %s", chat_id, error)
+        pinned_now = False
+    await _keep(services, chat_id, message.message_id, shown, pinned_now, now)
+    return message.message_id
+
+
+async def _keep(services: Services, chat_id: int, message_id: int, shown: str, pinned: bool,
+                now: datetime) -> None:
+    async with services.sessions() as session, session.begin():
+        await keep_board(session=session, chat_id=chat_id, message_id=message_id, shown=shown,
+                         pinned=pinned, now=now)
 
 
 def _seconds(value: int | timedelta) -> timedelta:
@@ -578,6 +637,23 @@ def _digest(context: _Context, services: Services, t: Translator, now: datetime)
         lines.append(t.gettext("…and {n} more: /status lists them all.").format(
             n=steps.open - len(steps.earliest)))
     return "\n\n".join(lines)
+
+
+def _board(context: _Context, services: Services, t: Translator, now: datetime) -> str:
+    """The open cases, overdue first, one line each: AB's pinned board."""
+    procedure = services.procedure
+    steps = context.open_steps
+    assert steps is not None
+    lines = [t.ngettext("<b>ikabot board</b>: {open} open case, {late} overdue.",
+                        "<b>ikabot board</b>: {open} open cases, {late} overdue.",
+                        steps.open).format(open=steps.open, late=steps.overdue)]
+    for ref, run in steps.earliest:
+        lines.append(f"<b>{esc(ref)}</b> · {esc(step_heading(procedure.sop, run.key, t))} · "
+                     + due_line(run, t, procedure, now))
+    if steps.open > len(steps.earliest):
+        lines.append(t.gettext("…and {n} more: /status lists them all.").format(
+            n=steps.open - len(steps.earliest)))
+    return "\n".join(lines)
 
 
 class Sweeper:

@@ -28,8 +28,11 @@ CLAIM_LOCK_KEY = int.from_bytes(b"ikanud", "big")
 
 def nudge_key(nudge: Nudge, target: str) -> str:
     """The unique key of ``nudge`` sent to ``target``."""
+    day = nudge.day.isoformat()
+    if nudge.kind is NudgeKind.BOARD:  # one a minute, not one a day
+        day += f"+{nudge.seq}"
     return "|".join([nudge.ref or "-", nudge.step or "-", str(nudge.round), nudge.kind.value,
-                     nudge.day.isoformat(), target])
+                     day, target])
 
 
 async def _targets(session: AsyncSession, audience: Audience, lead: str | None) -> list[str]:
