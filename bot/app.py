@@ -33,6 +33,7 @@ from handlers import (
     approvals,
     cases,
     errors,
+    fallbacks,
     gate,
     menus,
     reminders,
@@ -83,10 +84,12 @@ def handler_groups() -> list[tuple[int, list[BaseHandler[Any, Any, Any]]]]:
         # admin's /invite conversation follows them, as its name step takes private text too;
         # its `/start CODE` (an invitation link) must come before start's plain /start.
         # /new registers a case in a conversation per user whose typed answers come in private
-        # only; then the plain commands (/status), and last the /cancel that no conversation
-        # took, which must come after every conversation's own /cancel.
+        # only; then the plain commands (/status), then the /cancel that no conversation
+        # took, which must come after every conversation's own /cancel; last whatever no one
+        # took: any tap gets an answer, a private message a pointer to /help.
         (0, [*steps.handlers(), *approvals.handlers(), *admin.handlers(), *cases.handlers(),
-             *start.handlers(), *status.HANDLERS, cases.NOTHING_TO_CANCEL]),
+             *start.handlers(), *status.HANDLERS, cases.NOTHING_TO_CANCEL,
+             *fallbacks.handlers()]),
     ]
 
 

@@ -31,6 +31,7 @@ from bot.domain.rules import (
 )
 from handlers.acting import perform
 from handlers.cards import esc
+from handlers.replies import answer_tap
 
 WAITING_FOR_REASON = 0
 _REASON_FOR = "reason_for"  # user_data key: the case whose Tidak awaits its reason
@@ -38,8 +39,7 @@ _REASON_FOR = "reason_for"  # user_data key: the case whose Tidak awaits its rea
 
 async def _stale(update: Update, context: IkaContext) -> None:
     if update.callback_query is not None:
-        await update.callback_query.answer(
-            context.t.gettext("This button is no longer valid."), show_alert=True)
+        await answer_tap(update, context, context.t.gettext("This button is no longer valid."))
 
 
 async def decide(update: Update, context: IkaContext) -> int:
@@ -58,7 +58,7 @@ async def decide(update: Update, context: IkaContext) -> int:
     result = await perform(context, button.ref, action)
     t = context.t
     if isinstance(result, str):
-        await query.answer(result, show_alert=True)
+        await answer_tap(update, context, result)
         return ConversationHandler.END
     if button.approve:
         await query.answer(t.gettext("Recorded: Ya. Thank you."))
@@ -108,7 +108,7 @@ async def after_refusal(update: Update, context: IkaContext) -> None:
     action: Action = Close() if button.target == "close" else Revise(button.target)
     result = await perform(context, button.ref, action)
     if isinstance(result, str):
-        await query.answer(result, show_alert=True)
+        await answer_tap(update, context, result)
         return
     await query.answer(_confirmation(result, context))
     if query.message is not None:

@@ -44,6 +44,7 @@ from bot.messages import instrument_label, level_label, refusal, source_label, s
 from handlers import acting
 from handlers.cards import division_name, due_line, esc
 from handlers.gate import guess_language
+from handlers.replies import answer_query
 from storage.models import Division, DivisionKind
 from storage.org import get_division, list_divisions
 
@@ -236,7 +237,7 @@ def _tapped(update: Update, field: str) -> tuple[CallbackQuery, str]:
 
 
 async def _stale(query: CallbackQuery, context: IkaContext) -> State:
-    await query.answer(context.t.gettext("This button is no longer valid."), show_alert=True)
+    await answer_query(query, context, context.t.gettext("This button is no longer valid."))
     return None
 
 
@@ -406,9 +407,8 @@ async def countries_done(update: Update, context: IkaContext) -> State:
         return await _stale(query, context)
     countries = _draft(context).get("countries") or []
     if not countries:
-        await query.answer(refusal(Reason.BAD_CASE_DATA,
-                                   {"field": "countries", "limit": MAX_COUNTRIES}, t),
-                           show_alert=True)
+        await answer_query(query, context, refusal(
+            Reason.BAD_CASE_DATA, {"field": "countries", "limit": MAX_COUNTRIES}, t))
         return None
     message = await _settle(query, t.gettext("Done"))
     return await _ask_source(message, t)

@@ -51,6 +51,7 @@ from bot.domain.sop import Capture, StepDef
 from bot.messages import step_heading
 from handlers.acting import actor_of, perform
 from handlers.cards import esc, input_state, step_card
+from handlers.replies import answer_tap, tell
 from storage.cases import add_document, list_open_cases, load_case
 from storage.org import list_divisions
 
@@ -65,14 +66,6 @@ MAX_DOCUMENT_BYTES = 20 * 1024 * 1024  # what the Bot API lets a bot download
 async def _load(context: IkaContext, ref: str) -> Case | None:
     async with context.services.sessions() as session:
         return await load_case(session=session, ref=ref)
-
-
-async def _tell(update: Update, context: IkaContext, text: str, *, alert: bool = True) -> None:
-    """Answer a tap (as an alert) or a message."""
-    if update.callback_query is not None:
-        await update.callback_query.answer(text, show_alert=alert)
-    elif update.effective_message is not None:
-        await update.effective_message.reply_text(text)
 
 
 def _done_text(outcome: Outcome, context: IkaContext, key: str) -> str:
@@ -108,7 +101,7 @@ async def report(update: Update, context: IkaContext) -> int:
     """A tap on a step's "report done" button."""
     button = decode(update.callback_query.data if update.callback_query else None)
     if not isinstance(button, Report):
-        await _tell(update, context, context.t.gettext("This button is no longer valid."))
+        await tell(update, context, context.t.gettext("This button is no longer valid."))
         return ConversationHandler.END
     return await _start_report(update, context, button.ref, button.step)
 
@@ -118,7 +111,7 @@ async def _start_report(update: Update, context: IkaContext, ref: str, key: str)
     case = await _load(context, ref)
     actor = actor_of(context)
     if case is None or actor is None or key not in procedure.sop.keys:
-        await _tell(update, context, t.gettext("There is no case {ref}.").format(ref=ref))
+        await tell(update, context, t.gettext("There is no case {ref}.").format(ref=ref))
         return ConversationHandler.END
     step = procedure.sop.get(key)
     one_tap = step.capture in (None, Capture.INPUTS, Capture.DECISION)
@@ -198,7 +191,7 @@ async def _finish(update: Update, context: IkaContext, ref: str, key: str,
     """Apply the action; tell the user; True when it was recorded."""
     result = await perform(context, ref, action, **kwargs)
     if isinstance(result, str):
-        await _tell(update, context, result)
+        await tell(update, context, result)
         return False
     if isinstance(action, SubmitMemo):
         text = context.t.gettext("Recorded: the Minit Cerai is with top management.")
@@ -206,7 +199,7 @@ async def _finish(update: Update, context: IkaContext, ref: str, key: str,
         text = context.t.gettext("The file is kept with {ref}.").format(ref=esc(ref))
     else:
         text = _done_text(result, context, key)
-    await _tell(update, context, text, alert=False)
+    await tell(update, context, text, alert=False)
     query = update.callback_query
     if query is not None and query.message is not None:
         await query.edit_message_reply_markup(reply_markup=None)
@@ -418,7 +411,7 @@ async def toggle_input(update: Update, context: IkaContext) -> None:
     query = update.callback_query
     button = decode(query.data if query else None)
     if query is None or not isinstance(button, ToggleInput):
-        await _tell(update, context, context.t.gettext("This button is no longer valid."))
+        await tell(update, context, context.t.gettext("This button is no longer valid."))
         return
 
     def action(case: Case) -> Action:
@@ -429,7 +422,7 @@ async def toggle_input(update: Update, context: IkaContext) -> None:
 
     result = await perform(context, button.ref, action)
     if isinstance(result, str):
-        await query.answer(result, show_alert=True)
+        await answer_tap(update, context, result)
         return
     await query.answer()
     if result.case.current_step == context.services.procedure.sop.step_for(Capture.INPUTS).key:

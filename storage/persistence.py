@@ -263,7 +263,7 @@ def _described(slot: Slot) -> tuple[str, object]:
     return f"{kind}_data", key
 
 
-async def _store_one(session: AsyncSession, slot: Slot, value: object | None,
+async def _store_one(session: AsyncSession, slot: Slot, value: Any,
                      now: datetime) -> None:
     """Delete, then insert what has a value: an upsert both databases understand."""
     kind, key = slot
