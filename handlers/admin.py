@@ -24,6 +24,7 @@ from bot.callbacks import Choice, decode, encode, pattern
 from bot.context import IkaContext
 from bot.domain.case import Role
 from bot.messages import role_label
+from bot.text import clean
 from handlers import start
 from handlers.cards import division_label, division_name
 from handlers.gate import guess_language
@@ -142,7 +143,7 @@ async def make_invite(update: Update, context: IkaContext) -> str | int:
         return PERSON
     if user is None or not is_admin(context) or draft is None or "division" not in draft:
         return await _give_up(update, context)
-    name = " ".join(message.text.split())
+    name = " ".join(clean(message.text).split())
     if not name or len(name) > NAME:
         await message.reply_text(_("Please type the person's name, in at most {max} characters.")
                                  .format(max=NAME))

@@ -28,10 +28,13 @@ from bot.domain.rules import (
     Reason,
     Refused,
     Revise,
+    awaits_reason,
 )
-from handlers.acting import perform
+from bot.text import clean
+from handlers.acting import actor_of, perform
 from handlers.cards import esc
 from handlers.replies import answer_tap
+from storage.cases import load_case
 
 WAITING_FOR_REASON = 0
 _REASON_FOR = "reason_for"  # user_data key: the case whose Tidak awaits its reason
@@ -49,6 +52,12 @@ async def decide(update: Update, context: IkaContext) -> int:
     if query is None or not isinstance(button, Approve):
         await _stale(update, context)
         return ConversationHandler.END
+    t = context.t
+    if not button.approve and await _reason_awaited(context, button):
+        # Their Tidak is recorded, but the question for its reason was lost (the bot restarted
+        # in between) or is asked again: ask it again rather than refuse the tap.
+        await answer_tap(update, context, t.gettext("Recorded: Tidak."), alert=False)
+        return await _ask_reason(context, query.from_user.id, button.ref)
 
     def action(case: Case) -> Action:
         if case.round != button.round:
@@ -56,7 +65,6 @@ async def decide(update: Update, context: IkaContext) -> int:
         return Decide(button.approve)
 
     result = await perform(context, button.ref, action)
-    t = context.t
     if isinstance(result, str):
         await answer_tap(update, context, result)
         return ConversationHandler.END
@@ -64,11 +72,24 @@ async def decide(update: Update, context: IkaContext) -> int:
         await query.answer(t.gettext("Recorded: Ya. Thank you."))
         return ConversationHandler.END
     await query.answer(t.gettext("Recorded: Tidak."))
-    context.user_data[_REASON_FOR] = button.ref  # type: ignore[index]
+    return await _ask_reason(context, query.from_user.id, button.ref)
+
+
+async def _reason_awaited(context: IkaContext, button: Approve) -> bool:
+    actor = actor_of(context)
+    if actor is None:
+        return False
+    async with context.services.sessions() as session:
+        case = await load_case(session=session, ref=button.ref)
+    return case is not None and awaits_reason(case, actor, button.round)
+
+
+async def _ask_reason(context: IkaContext, user_id: int, ref: str) -> int:
+    context.user_data[_REASON_FOR] = ref  # type: ignore[index]
     await context.bot.send_message(
-        query.from_user.id,
-        t.gettext("You decided Tidak on {ref}. If you wish, reply with the reason for the "
-                  "division; or send /skip.").format(ref=esc(button.ref)),
+        user_id,
+        context.t.gettext("You decided Tidak on {ref}. If you wish, reply with the reason for "
+                          "the division; or send /skip.").format(ref=esc(ref)),
     )
     return WAITING_FOR_REASON
 
@@ -79,7 +100,7 @@ async def give_reason(update: Update, context: IkaContext) -> int:
     ref = (context.user_data or {}).get(_REASON_FOR)
     if message is None or not isinstance(ref, str):
         return ConversationHandler.END
-    result = await perform(context, ref, ExplainDecision(message.text or ""))
+    result = await perform(context, ref, ExplainDecision(clean(message.text or "")))
     if isinstance(result, str):
         await message.reply_text(result)
         return WAITING_FOR_REASON  # they may shorten it, or /skip
@@ -142,6 +163,7 @@ def handlers() -> list[BaseHandler[Any, Any, Any]]:
                 },
                 fallbacks=[CommandHandler(["cancel", "skip"], skip_reason)],
                 name="decision_reason",
+                persistent=True,  # a reason typed after a restart still reaches its Tidak
                 allow_reentry=True,
             ),
             CallbackQueryHandler(after_refusal, pattern=pattern("rv")),

@@ -41,6 +41,7 @@ from bot.domain.case import Instrument, Level, Source
 from bot.domain.rules import MAX_COUNTRIES, MAX_TITLE, NewCase, Outcome, Reason, may_register
 from bot.i18n import Translator
 from bot.messages import instrument_label, level_label, refusal, source_label, step_heading
+from bot.text import clean
 from handlers import acting
 from handlers.cards import division_name, due_line, esc
 from handlers.gate import guess_language
@@ -296,7 +297,7 @@ async def receive_title(update: Update, context: IkaContext) -> State:
     """The title: refused when empty or too long, with the limit."""
     message, t = update.effective_message, context.t
     assert message is not None
-    title = (message.text or "").strip()
+    title = clean(message.text or "").strip()
     if not title:
         await message.reply_text(refusal(Reason.TEXT_EMPTY, {}, t))
         return None
@@ -343,7 +344,7 @@ async def receive_country(update: Update, context: IkaContext) -> State:
     """A typed country name: added when it names one country, else buttons to choose from."""
     message, t = update.effective_message, context.t
     assert message is not None
-    text = (message.text or "").strip()
+    text = clean(message.text or "").strip()
     found = t.find_countries(text)
     exact = [code for code in found if _exact(text, code, context)]
     if len(found) == 1 or len(exact) == 1:
@@ -455,7 +456,7 @@ async def receive_date(update: Update, context: IkaContext) -> State:
     assert message is not None
     today = context.services.procedure.calendar.local_date(context.services.now())
     short, iso = _date_example(today)
-    day = parse_date(message.text or "")
+    day = parse_date(clean(message.text or ""))
     if day is None:
         await message.reply_text(t.gettext(
             "That is not a date I can read. Please type it like 31/8/2026."))

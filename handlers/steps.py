@@ -49,6 +49,7 @@ from bot.domain.rules import (
 )
 from bot.domain.sop import Capture, StepDef
 from bot.messages import step_heading
+from bot.text import clean
 from handlers.acting import actor_of, perform
 from handlers.cards import esc, input_state, step_card
 from handlers.replies import answer_tap, tell
@@ -218,7 +219,7 @@ async def _complete_with(update: Update, context: IkaContext, action: Action,
 
 async def _typed_date(update: Update, context: IkaContext) -> date | None:
     message = update.effective_message
-    day = parse_date(message.text or "") if message else None
+    day = parse_date(clean(message.text or "")) if message else None
     if day is None and message is not None:
         await message.reply_text(context.t.gettext(
             "That is not a date I can read. Please type it like 31/8/2026."))
@@ -241,7 +242,7 @@ async def got_reference(update: Update, context: IkaContext) -> int:
     if message is None or not data:
         return ConversationHandler.END
     step = context.services.procedure.sop.get(data["step"])
-    text = message.text or ""
+    text = clean(message.text or "")
     details = NoteSent(text) if step.capture is Capture.NOTE_REF else Filed(text)
     return await _complete_with(update, context, CompleteStep(step.key, details),
                                 ASK_REFERENCE)
@@ -276,7 +277,7 @@ async def got_venue(update: Update, context: IkaContext) -> int:
     if message is None or "start" not in data or "end" not in data:
         return ConversationHandler.END
     start, end = date.fromisoformat(data["start"]), date.fromisoformat(data["end"])
-    venue = message.text or ""
+    venue = clean(message.text or "")
     today = context.services.procedure.calendar.local_date(context.services.now())
     if end > today:
         action: Action = ScheduleNegotiation(start, end, venue)
@@ -444,7 +445,7 @@ async def add_note(update: Update, context: IkaContext) -> None:
             "Write the case and the note, for example: /note IKA-2026-001 KLN called today."))
         return
     ref = args[0].upper()
-    text = (message.text or "").split(maxsplit=2)[2]
+    text = clean((message.text or "").split(maxsplit=2)[2])
     result = await perform(context, ref, AddNote(text))
     if isinstance(result, str):
         await message.reply_text(result)
@@ -482,6 +483,7 @@ def handlers() -> list[BaseHandler[Any, Any, Any]]:
                 },
                 fallbacks=[CommandHandler("cancel", cancel)],
                 name="report_step",
+                persistent=True,  # a date typed after a restart still reaches its step
                 per_chat=False,  # the tap comes from a group, the answers from the private chat
                 allow_reentry=True,
             ),
