@@ -33,6 +33,7 @@ from bot.domain.rules import (
 from bot.text import clean
 from handlers.acting import actor_of, perform
 from handlers.cards import esc
+from handlers.keyboards import drop_case_buttons
 from handlers.replies import answer_tap
 from storage.cases import load_case
 
@@ -70,8 +71,11 @@ async def decide(update: Update, context: IkaContext) -> int:
         return ConversationHandler.END
     if button.approve:
         await query.answer(t.gettext("Recorded: Ya. Thank you."))
+    else:
+        await query.answer(t.gettext("Recorded: Tidak."))
+    await drop_case_buttons(query, button.ref)  # a reminder's other cases keep theirs
+    if button.approve:
         return ConversationHandler.END
-    await query.answer(t.gettext("Recorded: Tidak."))
     return await _ask_reason(context, query.from_user.id, button.ref)
 
 

@@ -52,6 +52,7 @@ from bot.messages import step_heading
 from bot.text import clean
 from handlers.acting import actor_of, perform
 from handlers.cards import esc, input_state, step_card
+from handlers.keyboards import drop_case_buttons
 from handlers.replies import answer_tap, tell
 from storage.cases import add_document, list_open_cases, load_case
 from storage.org import list_divisions
@@ -201,9 +202,8 @@ async def _finish(update: Update, context: IkaContext, ref: str, key: str,
     else:
         text = _done_text(result, context, key)
     await tell(update, context, text, alert=False)
-    query = update.callback_query
-    if query is not None and query.message is not None:
-        await query.edit_message_reply_markup(reply_markup=None)
+    if update.callback_query is not None:
+        await drop_case_buttons(update.callback_query, ref)
     return True
 
 

@@ -3,11 +3,16 @@ stray messages handled as a person expects."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
+from bot.domain.rules import RequestInputs, TickInput, apply
 from bot.fake_telegram.world import Message
+from handlers.reminders import sweep
 from handlers.replies import MAX_ALERT
-from storage.cases import case_events
+from storage.cases import case_events, change_case
+from tests.builders import KL
 from tests.e2e.conftest import CHATS, Bot
-from tests.e2e.test_flow import CHONG, REF, _current, _showing, _tap, seed_case
+from tests.e2e.test_flow import CHONG, REF, _current, _showing, _tap, _user, seed_case
 
 
 async def notes(bot: Bot) -> list[str]:
@@ -103,3 +108,28 @@ async def test_channel_posts_and_automatic_forwards_are_ignored(bot: Bot) -> Non
     sent = [name for name, _ in world.requests[requests:] if name.lower() != "getupdates"]
     assert sent == ["sendMessage"]  # /help's answer, nothing else
     assert world.messages(channel.id) == [] and world.messages(bkka) == []
+
+
+async def test_a_tap_on_a_batched_reminder_takes_off_only_that_cases_button(bot: Bot) -> None:
+    world, bkka, services = bot.world, CHATS["BKKA"], bot.app.services
+    second = "IKA-2026-002"
+    chong = await _user(bot, CHONG)
+    for ref in (REF, second):
+        await seed_case(bot)
+        for action in (RequestInputs(("PDRM",)), TickInput("PDRM", received=True)):
+            await change_case(sessions=services.sessions, ref=ref, change=lambda case, a=action:
+                              apply(case, a, actor=chong, now=services.now(),
+                                    procedure=services.procedure))
+    bot.clock.now = datetime(2026, 9, 14, 9, 0, tzinfo=KL)  # step 2 is due tomorrow
+    await sweep(bot.app.bot, services, holder="test")
+    reminder = await world.wait_for(lambda: next(
+        (m for m in world.messages(bkka) if REF in m.text and second in m.text), None))
+    assert len(reminder.buttons) == 2
+
+    await _tap(bot, CHONG, reminder, f"✅ Laporkan selesai: {REF}")
+    await world.wait_for(lambda: len(_current(bot, reminder).buttons) == 1,
+                         what="one button left")
+    [[(label, _)]] = _current(bot, reminder).buttons
+    assert label == f"✅ Laporkan selesai: {second}"
+    await _tap(bot, CHONG, _current(bot, reminder), label)
+    await world.wait_for(lambda: _current(bot, reminder).buttons == [], what="no button left")
