@@ -28,3 +28,21 @@ def clean_data(value: Any) -> Any:
     if isinstance(value, list):
         return [clean_data(item) for item in value]
     return value
+
+
+MAX_EXTENSION = 16  # ".docx", ".pdf": longer "extensions" are part of the name
+
+
+def fit_file_name(name: str | None, *, fallback: str, limit: int) -> str:
+    """A file's name cleaned (no control characters, tabs and newlines included) and cut to
+    ``limit`` characters, its extension kept; ``fallback`` when nothing is left."""
+    text = " ".join(clean(name or "").split())
+    if not text:
+        text = fallback
+    if len(text) <= limit:
+        return text
+    stem, dot, extension = text.rpartition(".")
+    if not dot or not stem or len(extension) + 1 > MAX_EXTENSION or " " in extension:
+        stem, extension = text, ""
+    suffix = "…" + (f".{extension}" if extension else "")
+    return stem[:limit - len(suffix)].rstrip() + suffix

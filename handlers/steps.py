@@ -31,6 +31,7 @@ from bot.context import IkaContext
 from bot.dates import parse_date
 from bot.domain.case import Case
 from bot.domain.rules import (
+    MAX_FILENAME,
     Action,
     AddNote,
     Attach,
@@ -41,16 +42,18 @@ from bot.domain.rules import (
     NegotiationHeld,
     NoteSent,
     Outcome,
+    Refused,
     RequestInputs,
     ScheduleNegotiation,
     SubmitMemo,
     TickInput,
+    apply,
     may_act_on,
 )
 from bot.domain.sop import Capture, StepDef
-from bot.messages import step_heading
-from bot.text import clean
-from handlers.acting import actor_of, perform
+from bot.messages import refusal, step_heading
+from bot.text import clean, fit_file_name
+from handlers.acting import PrepareAction, actor_of, perform
 from handlers.cards import esc, input_state, step_card
 from handlers.keyboards import drop_case_buttons
 from handlers.replies import answer_tap, tell
@@ -189,10 +192,22 @@ async def list_open_steps(update: Update, context: IkaContext) -> None:
 
 
 async def _finish(update: Update, context: IkaContext, ref: str, key: str,
-                  action: Action | None = None, **kwargs: Any) -> bool:
-    """Apply the action; tell the user; True when it was recorded."""
-    result = await perform(context, ref, action, **kwargs)
+                  action: Action | None = None, *, prepare: PrepareAction | None = None,
+                  undo: Callable[[], None] | None = None) -> bool:
+    """Apply the action; tell the user; True when it was recorded.
+
+    ``undo`` takes back what was done outside the transaction (a file written) when nothing
+    was recorded, before the user is told.
+    """
+    try:
+        result = await perform(context, ref, action, prepare=prepare)
+    except BaseException:
+        if undo is not None:
+            undo()
+        raise
     if isinstance(result, str):
+        if undo is not None:
+            undo()
         await tell(update, context, result)
         return False
     if isinstance(action, SubmitMemo):
@@ -313,20 +328,35 @@ async def got_document(update: Update, context: IkaContext) -> int:
 async def _keep_file(update: Update, context: IkaContext, ref: str, step: str,
                      action_for: Callable[[DocumentDelivered], Action]) -> bool:
     """Receive the file in the message, keep a copy and record it with the action it serves,
-    in one transaction; True when recorded."""
+    in one transaction; True when recorded.
+
+    Everything that can be judged without the file's bytes is judged first (the rules, on the
+    case as it is now; the size; the name), so that a refused file is never downloaded, and
+    a copy this attempt wrote is removed again when the recording fails.
+    """
     message = update.effective_message
     if message is None or message.document is None:
         return False
-    document = message.document
+    document, t = message.document, context.t
     if (document.file_size or 0) > MAX_DOCUMENT_BYTES:
-        await message.reply_text(context.t.gettext(
+        await message.reply_text(t.gettext(
             "That file is larger than 20 MB, which the bot cannot receive. Please send a "
             "smaller copy (for example a PDF)."))
         return False
+    if document.file_size == 0:
+        await message.reply_text(t.gettext("That file is empty. Please send the document."))
+        return False
+    name = fit_file_name(document.file_name, fallback=f"{ref}.bin", limit=MAX_FILENAME)
+    refused = await _refusal(context, ref, action_for(DocumentDelivered(name, "")))
+    if refused is not None:
+        await message.reply_text(refused)
+        return False
     content = bytes(await (await document.get_file()).download_as_bytearray())
+    if not content:
+        await message.reply_text(t.gettext("That file is empty. Please send the document."))
+        return False
     sha256 = hashlib.sha256(content).hexdigest()
-    name = document.file_name or f"{ref}.bin"
-    stored = _store_copy(context.services.documents_dir, ref, sha256, name, content)
+    stored, created = _store_copy(context.services.documents_dir, ref, sha256, name, content)
     actor, now = actor_of(context), context.services.now()
     assert actor is not None
 
@@ -339,7 +369,25 @@ async def _keep_file(update: Update, context: IkaContext, ref: str, step: str,
         )
         return action_for(DocumentDelivered(name, sha256, row.id))
 
-    return await _finish(update, context, ref, step, prepare=record)
+    def remove_copy() -> None:
+        if created:
+            stored.unlink(missing_ok=True)
+
+    return await _finish(update, context, ref, step, prepare=record, undo=remove_copy)
+
+
+async def _refusal(context: IkaContext, ref: str, action: Action) -> str | None:
+    """Why the rules would refuse ``action`` on the case as it is now (None: they would not);
+    a dry run: nothing is written."""
+    services, actor = context.services, actor_of(context)
+    case = await _load(context, ref)
+    if case is None or actor is None:
+        return context.t.gettext("There is no case {ref}.").format(ref=esc(ref))
+    try:
+        apply(case, action, actor=actor, now=services.now(), procedure=services.procedure)
+    except Refused as refused:
+        return refusal(refused.reason, refused.details, context.t, sop=services.procedure.sop)
+    return None
 
 
 async def ask_attachment(update: Update, context: IkaContext) -> int:
@@ -375,15 +423,23 @@ async def got_attachment(update: Update, context: IkaContext) -> int:
     return ConversationHandler.END
 
 
-def _store_copy(root: Path, ref: str, sha256: str, name: str, content: bytes) -> Path:
-    """Keep our own copy, named by its checksum so a resend never overwrites another file."""
+def _store_copy(root: Path, ref: str, sha256: str, name: str,
+                content: bytes) -> tuple[Path, bool]:
+    """Keep our own copy, named by its checksum so a resend never overwrites another file;
+    the path, and whether this call wrote it."""
     safe = re.sub(r"[^A-Za-z0-9._-]+", "_", name)[-100:] or "document"
     folder = root / ref
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{sha256[:16]}-{safe}"
-    if not path.exists():
-        path.write_bytes(content)
-    return path
+    try:
+        with path.open("xb") as file:  # exclusive: a copy already kept is left alone
+            file.write(content)
+    except FileExistsError:
+        return path, False
+    except BaseException:
+        path.unlink(missing_ok=True)  # never a half-written copy
+        raise
+    return path, True
 
 
 async def not_a_document(update: Update, context: IkaContext) -> int:
