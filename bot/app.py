@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 
 from telegram import Update
 from telegram.constants import ParseMode
+from telegram.error import InvalidToken
 from telegram.ext import (
     AIORateLimiter,
     Application,
@@ -28,6 +29,7 @@ from bot.domain.sop import load_sop
 from bot.i18n import load_translators
 from bot.services import Clock, Services, utc_now
 from bot.settings import Settings
+from bot.startup import TokenRejected
 from handlers import (
     admin,
     approvals,
@@ -198,7 +200,8 @@ def run(settings: Settings, *, webhook: bool = False) -> None:
     """Run the bot until stopped: by polling Telegram, or by serving a webhook.
 
     On PostgreSQL it first waits, as a standby, while another instance serves the database;
-    LeadershipLost when it stopped because its hold on the database broke.
+    LeadershipLost when it stopped because its hold on the database broke; TokenRejected when
+    Telegram refuses the token.
     """
     application = build_application(settings)
     # What is loaded by now (modules, catalogs, the SOP) lives as long as the process: frozen,
@@ -206,10 +209,13 @@ def run(settings: Settings, *, webhook: bool = False) -> None:
     # and sweep for the ~60 ms it takes to walk it all.
     gc.collect()
     gc.freeze()
-    if webhook:
-        application.run_webhook(**webhook_options(settings))
-    else:
-        application.run_polling(allowed_updates=Update.ALL_TYPES)
+    try:
+        if webhook:
+            application.run_webhook(**webhook_options(settings))
+        else:
+            application.run_polling(allowed_updates=Update.ALL_TYPES)
+    except InvalidToken:  # revoked since: PTB's message quotes the token
+        raise TokenRejected("Telegram rejected the token (TELEGRAM_BOT_TOKEN)") from None
     leadership = application.services.leadership
     if leadership.lost:
         raise LeadershipLost(f"the lock on {leadership.where} was lost: this instance stopped "
