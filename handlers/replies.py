@@ -54,7 +54,7 @@ async def answer_query(query: CallbackQuery, context: IkaContext, text: str | No
     try:
         # Plain text, as the alert would have shown it.
         await context.bot.send_message(query.from_user.id, text, parse_mode=None)
-    except Forbidden:  # they never opened a private chat with the bot: the start of it
+    except Forbidden:  # no private chat with the bot yet: as much as an alert holds
         await _answer(query, _shortened(text), alert=True)
         return
     await _answer(query, context.t.gettext(

@@ -61,25 +61,40 @@ async def test_a_button_no_handler_knows_is_answered(bot: Bot) -> None:
         assert "tidak lagi sah" in (world.tap_answer(query).text or "")  # type: ignore[union-attr]
 
 
+async def _all_inputs_asked(bot: Bot) -> tuple[Message, int]:
+    """Step 2's card once input is asked of every BJA, none in yet; how many were asked."""
+    world = bot.world
+    await seed_case(bot)
+    card = await world.wait_for_message(CHATS["BKKA"], contains="Langkah 2")
+    unasked = [label for row in card.buttons for label, _ in row if label.startswith("▫️")]
+    assert len(unasked) >= 5
+    for label in unasked:
+        await _tap(bot, CHONG, _current(bot, card), label)
+        card = await _showing(bot, card, label.replace("▫️", "⏳"))
+    return _current(bot, card), len(unasked)
+
+
 async def test_a_refusal_too_long_for_an_alert_is_answered_briefly_and_sent_in_full(
     bot: Bot,
 ) -> None:
-    world, bkka = bot.world, CHATS["BKKA"]
-    await seed_case(bot)
-    card = await world.wait_for_message(bkka, contains="Langkah 2")
-    unasked = [label for row in card.buttons for label, _ in row if label.startswith("▫️")]
-    assert len(unasked) >= 5
-    for label in unasked:  # input asked of every BJA, none in yet
-        await _tap(bot, CHONG, _current(bot, card), label)
-        card = await _showing(bot, card, label.replace("▫️", "⏳"))
-
-    answer = await _tap(bot, CHONG, _current(bot, card), "✅ Semua input telah diterima")
+    world = bot.world
+    card, asked = await _all_inputs_asked(bot)
+    answer = await _tap(bot, CHONG, card, "✅ Semua input telah diterima")
     assert 0 < len(answer) <= MAX_ALERT and "sembang peribadi" in answer
     full = await world.wait_for_message(CHONG, contains="masih belum diterima")
-    assert len(full.text or "") > MAX_ALERT and f"{len(unasked)} BJA" in (full.text or "")
+    assert len(full.text or "") > MAX_ALERT and f"{asked} BJA" in (full.text or "")
     assert all(call.get("text") is None or len(str(call["text"])) <= MAX_ALERT
                for call in world.calls("answerCallbackQuery"))
     assert [e for e in world.errors if e[0].lower() == "answercallbackquery"] == []
+
+
+async def test_without_a_private_chat_the_alert_holds_as_much_of_it_as_fits(bot: Bot) -> None:
+    card, asked = await _all_inputs_asked(bot)
+    bot.world.chats[CHONG].started = False  # Chong never pressed Start in a private chat
+    answer = await _tap(bot, CHONG, card, "✅ Semua input telah diterima")
+    assert MAX_ALERT - 5 <= len(answer) <= MAX_ALERT and answer.endswith("…")
+    assert answer.startswith(f"Input daripada {asked} BJA masih belum diterima")
+    assert bot.world.messages(CHONG) == []
 
 
 async def test_a_stray_private_message_is_pointed_to_help_and_groups_stay_quiet(
