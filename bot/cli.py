@@ -202,15 +202,15 @@ def cmd_run(args: argparse.Namespace, redactor: RedactSecrets) -> int:
     from storage.leader import AnotherInstance, LeadershipLost, sole_instance
 
     try:
-        # Telegram first: a network still coming up at boot is waited out, and a token it
-        # rejects is one line (without the token) before anything is opened.
-        asyncio.run(wait_for_telegram(settings))
-    except TokenRejected as exc:
-        raise ConfigError(str(exc)) from None
-    try:
         # On SQLite the file is this process's from here on: a second one stops before the
         # schema, which the running one relies on, could change under it.
         with sole_instance(settings.database_url):
+            try:
+                # Then Telegram: a network still coming up at boot is waited out, and a token
+                # it rejects is one line (without the token) before the database is touched.
+                asyncio.run(wait_for_telegram(settings))
+            except TokenRejected as exc:
+                raise ConfigError(str(exc)) from None
             log.info("%s", upgrade_database(settings))
             from bot.app import run  # the bot's own imports are only paid for by `run`
 
