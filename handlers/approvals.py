@@ -70,9 +70,9 @@ async def decide(update: Update, context: IkaContext) -> int:
         await answer_tap(update, context, result)
         return ConversationHandler.END
     if button.approve:
-        await query.answer(t.gettext("Recorded: Ya. Thank you."))
+        await answer_tap(update, context, t.gettext("Recorded: Ya. Thank you."), alert=False)
     else:
-        await query.answer(t.gettext("Recorded: Tidak."))
+        await answer_tap(update, context, t.gettext("Recorded: Tidak."), alert=False)
     await drop_case_buttons(query, button.ref)  # a reminder's other cases keep theirs
     if button.approve:
         return ConversationHandler.END
@@ -135,7 +135,7 @@ async def after_refusal(update: Update, context: IkaContext) -> None:
     if isinstance(result, str):
         await answer_tap(update, context, result)
         return
-    await query.answer(_confirmation(result, context))
+    await answer_tap(update, context, _confirmation(result, context), alert=False)
     if query.message is not None:
         await query.edit_message_reply_markup(reply_markup=None)
 

@@ -90,7 +90,7 @@ async def _prompt(update: Update, context: IkaContext, text: str) -> None:
     if update.callback_query is not None:
         note = (context.t.gettext("Please continue in your private chat with the bot.")
                 if chat is not None and chat.type != Chat.PRIVATE else None)
-        await update.callback_query.answer(note, show_alert=note is not None)
+        await answer_tap(update, context, note)
     await context.bot.send_message(user.id, text)
 
 
@@ -481,7 +481,7 @@ async def toggle_input(update: Update, context: IkaContext) -> None:
     if isinstance(result, str):
         await answer_tap(update, context, result)
         return
-    await query.answer()
+    await answer_tap(update, context)
     if result.case.current_step == context.services.procedure.sop.step_for(Capture.INPUTS).key:
         async with context.services.sessions() as session:
             divisions = {d.code: d for d in await list_divisions(session=session)}

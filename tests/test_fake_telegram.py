@@ -156,6 +156,13 @@ async def test_tap_delivers_callback_and_records_the_answer(
     with pytest.raises(BadRequest, match="query id is invalid"):
         await bot.answer_callback_query(query_id)
 
+    world.redeliver(query_id)  # as after a crash before the update was confirmed
+    (again,) = await confirm_all(bot)
+    assert again.callback_query is not None and again.callback_query.id == query_id
+    assert again.update_id > update.update_id
+    with pytest.raises(BadRequest, match="Query is too old"):
+        await bot.answer_callback_query(query_id)
+
 
 async def test_an_alert_longer_than_200_characters_is_refused_as_telegram_does(
     bot: Bot, world: World, alice: User

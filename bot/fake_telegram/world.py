@@ -738,6 +738,7 @@ class World:
         self._faults: list[_Fault] = []
         self._commands: dict[tuple[str, str], list[tuple[str, str]]] = {}
         self._callbacks: dict[str, CallbackAnswer | None] = {}
+        self._taps: dict[str, JSONDict] = {}
         self._poll_generation = 0
         self._polls_waiting = 0
         self._closed = False
@@ -954,17 +955,20 @@ class World:
         query_id = str(10**15 + next(self._ids))
         self._callbacks[query_id] = None
         self._marks[message.chat.id] = self._seq
-        self._enqueue(
-            "callback_query",
-            {
-                "id": query_id,
-                "from": user.to_api(),
-                "message": message.to_api(),
-                "chat_instance": str(message.chat.id ^ 0x5DEECE66D),
-                "data": callback_data,
-            },
-        )
+        self._taps[query_id] = {
+            "id": query_id,
+            "from": user.to_api(),
+            "message": message.to_api(),
+            "chat_instance": str(message.chat.id ^ 0x5DEECE66D),
+            "data": callback_data,
+        }
+        self._enqueue("callback_query", self._taps[query_id])
         return query_id
+
+    def redeliver(self, query_id: str) -> None:
+        """The same tap again, as Telegram delivers an update a crashed bot never confirmed:
+        answered already (or too late), its answer is refused."""
+        self._enqueue("callback_query", self._taps[query_id])
 
     def tap_answer(self, query_id: str) -> CallbackAnswer | None:
         """What answerCallbackQuery said for this tap (None while unanswered)."""

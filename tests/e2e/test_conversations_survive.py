@@ -120,12 +120,32 @@ async def test_a_step_report_lost_to_a_crash_is_asked_again_on_the_next_tap(
     world = stage.world
     async with running(stage) as bot:
         card = await _to_meeting(bot)
-        await _tap(bot, CHONG, card, "✅ Laporkan selesai")
+        query = await world.tap(bot.user(CHONG), card, card.data_for("✅ Laporkan selesai"))
         await world.wait_for_message(CHONG, contains="Pada tarikh apakah mesyuarat")
         await forget(bot, CHONG)
     async with running(stage) as bot:
-        await _tap(bot, CHONG, card, "✅ Laporkan selesai")
+        world.redeliver(query)  # the same tap, delivered again: asked again
+        await world.wait_for_message(CHONG, contains="Pada tarikh apakah mesyuarat")
+        await _tap(bot, CHONG, card, "✅ Laporkan selesai")  # and a second tap: asked again
         await world.wait_for_message(CHONG, contains="Pada tarikh apakah mesyuarat")
         await world.send_text(bot.user(CHONG), "1/9/2026")
         await world.wait_for_message(CHONG, contains="Direkodkan")
         assert (await _case(bot)).current_step == "inform_ab"
+
+
+async def test_a_tidak_delivered_again_after_a_crash_asks_for_its_reason(stage: Stage) -> None:
+    world = stage.world
+    async with running(stage) as bot:
+        await _to_decision(bot)
+        ksu_card = await world.wait_for_message(KSU, contains=REF)
+        query = await world.tap(bot.user(KSU), ksu_card, ksu_card.data_for("Tidak"))
+        await world.wait_for_message(KSU, contains="/skip")
+        await forget(bot, KSU)  # died before its state was written, and before confirming
+    async with running(stage) as bot:
+        world.redeliver(query)  # too late to answer now: the question is asked all the same
+        await world.wait_for_message(KSU, contains="/skip")
+        await world.send_text(bot.user(KSU), "Perlu ulasan PUU.")
+        await world.wait_for_message(KSU, contains="Terima kasih")
+        assert [(d.approved, d.reason) for d in (await _case(bot)).decisions] == [
+            (False, "Perlu ulasan PUU.")]
+        assert ("answerCallbackQuery", 400) in [(m, s) for m, s, _ in world.errors]
