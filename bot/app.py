@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 
 from telegram import Update
 from telegram.constants import ParseMode
+from telegram.error import InvalidToken
 from telegram.ext import (
     Application,
     ApplicationBuilder,
@@ -28,11 +29,13 @@ from bot.i18n import load_translators
 from bot.pace import TelegramPace
 from bot.services import Clock, Services, utc_now
 from bot.settings import Settings
+from bot.startup import TokenRejected
 from handlers import (
     admin,
     approvals,
     cases,
     errors,
+    fallbacks,
     gate,
     menus,
     reminders,
@@ -83,10 +86,12 @@ def handler_groups() -> list[tuple[int, list[BaseHandler[Any, Any, Any]]]]:
         # admin's /invite conversation follows them, as its name step takes private text too;
         # its `/start CODE` (an invitation link) must come before start's plain /start.
         # /new registers a case in a conversation per user whose typed answers come in private
-        # only; then the plain commands (/status), and last the /cancel that no conversation
-        # took, which must come after every conversation's own /cancel.
+        # only; then the plain commands (/status), then the /cancel that no conversation
+        # took, which must come after every conversation's own /cancel; last whatever no one
+        # took: any tap gets an answer, a private message a pointer to /help.
         (0, [*steps.handlers(), *approvals.handlers(), *admin.handlers(), *cases.handlers(),
-             *start.handlers(), *status.HANDLERS, cases.NOTHING_TO_CANCEL]),
+             *start.handlers(), *status.HANDLERS, cases.NOTHING_TO_CANCEL,
+             *fallbacks.handlers()]),
     ]
 
 
@@ -205,7 +210,8 @@ def run(settings: Settings, *, webhook: bool = False) -> None:
     """Run the bot until stopped: by polling Telegram, or by serving a webhook.
 
     On PostgreSQL it first waits, as a standby, while another instance serves the database;
-    LeadershipLost when it stopped because its hold on the database broke.
+    LeadershipLost when it stopped because its hold on the database broke; TokenRejected when
+    Telegram refuses the token.
     """
     application = build_application(settings)
     # What is loaded by now (modules, catalogs, the SOP) lives as long as the process: frozen,
@@ -213,10 +219,13 @@ def run(settings: Settings, *, webhook: bool = False) -> None:
     # and sweep for the ~60 ms it takes to walk it all.
     gc.collect()
     gc.freeze()
-    if webhook:
-        application.run_webhook(**webhook_options(settings))
-    else:
-        application.run_polling(allowed_updates=Update.ALL_TYPES)
+    try:
+        if webhook:
+            application.run_webhook(**webhook_options(settings))
+        else:
+            application.run_polling(allowed_updates=Update.ALL_TYPES)
+    except InvalidToken:  # revoked since: PTB's message quotes the token
+        raise TokenRejected("Telegram rejected the token (TELEGRAM_BOT_TOKEN)") from None
     leadership = application.services.leadership
     if leadership.lost:
         raise LeadershipLost(f"the lock on {leadership.where} was lost: this instance stopped "

@@ -198,20 +198,36 @@ def cmd_run(args: argparse.Namespace, redactor: RedactSecrets) -> int:
     if args.webhook and (not settings.webhook_url or settings.webhook_secret is None):
         raise ConfigError("ikabot run --webhook needs WEBHOOK_URL and WEBHOOK_SECRET (see "
                           ".env.example)")
+    from bot.startup import TokenRejected, wait_for_telegram
     from storage.leader import AnotherInstance, LeadershipLost, sole_instance
 
     try:
         # On SQLite the file is this process's from here on: a second one stops before the
         # schema, which the running one relies on, could change under it.
         with sole_instance(settings.database_url):
+            try:
+                # Then Telegram: a network still coming up at boot is waited out, and a token
+                # it rejects is one line (without the token) before the database is touched.
+                asyncio.run(wait_for_telegram(settings))
+            except TokenRejected as exc:
+                raise ConfigError(str(exc)) from None
             log.info("%s", upgrade_database(settings))
             from bot.app import run  # the bot's own imports are only paid for by `run`
 
-            run(settings, webhook=args.webhook)
+            try:
+                run(settings, webhook=args.webhook)
+            except TokenRejected as exc:
+                raise ConfigError(str(exc)) from None
     except AnotherInstance as exc:
         raise ConfigError(str(exc)) from exc
     except LeadershipLost as exc:
         print(f"ikabot: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    except (ConfigError, KeyboardInterrupt):
+        raise
+    except Exception:
+        # A bug: its traceback goes through the log, whose filter takes the token out of it.
+        log.exception("ikabot stopped on an unexpected error")
         return EXIT_FAILED
     return EXIT_OK
 

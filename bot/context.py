@@ -25,6 +25,17 @@ class IkaApplication(IkaApplicationBase):
         super().__init__(**kwargs)
         self.services = services
 
+    async def process_update(self, update: object) -> None:
+        """Handle the update, then store what it changed at once, not ``update_interval`` later.
+
+        A conversation's new state and its user_data are marked for the persistence only once
+        every handler is done, so this is the first moment they can be written: a kill a moment
+        after a tap then loses nothing the tap's answer promised.
+        """
+        await super().process_update(update)
+        if self.persistence is not None:
+            await self.update_persistence()
+
 
 class IkaContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], dict[Any, Any]]):
     """A handler's context; ``user``, ``division`` and ``t`` are filled in by the identify step."""

@@ -24,9 +24,11 @@ from bot.callbacks import Choice, decode, encode, pattern
 from bot.context import IkaContext
 from bot.domain.case import Role
 from bot.messages import role_label
+from bot.text import clean
 from handlers import start
 from handlers.cards import division_label, division_name
 from handlers.gate import guess_language
+from handlers.replies import answer_tap
 from storage.cases import UnknownDivision
 from storage.chats import bind_chat
 from storage.invites import InviteProblem, InviteRefused, create_invite, redeem_invite
@@ -85,7 +87,7 @@ async def choose_role(update: Update, context: IkaContext) -> str | int:
     if not is_admin(context) or draft is None:
         return await _give_up(update, context)
     if not isinstance(button, Choice) or button.value not in {r.value for r in INVITABLE}:
-        await query.answer(context.t.gettext("This button is no longer valid."), show_alert=True)
+        await answer_tap(update, context, context.t.gettext("This button is no longer valid."))
         return ROLE
     role = Role(button.value)
     draft["role"] = role.value
@@ -122,7 +124,7 @@ async def choose_division(update: Update, context: IkaContext) -> str | int:
     valid = isinstance(button, Choice) and (
         division is not None or (button.value == NO_DIVISION and role is not Role.OFFICER))
     if not valid:
-        await query.answer(context.t.gettext("This button is no longer valid."), show_alert=True)
+        await answer_tap(update, context, context.t.gettext("This button is no longer valid."))
         return DIVISION
     draft["division"] = division.code if division else None
     await query.answer()
@@ -141,7 +143,7 @@ async def make_invite(update: Update, context: IkaContext) -> str | int:
         return PERSON
     if user is None or not is_admin(context) or draft is None or "division" not in draft:
         return await _give_up(update, context)
-    name = " ".join(message.text.split())
+    name = " ".join(clean(message.text).split())
     if not name or len(name) > NAME:
         await message.reply_text(_("Please type the person's name, in at most {max} characters.")
                                  .format(max=NAME))
@@ -178,8 +180,7 @@ async def cancel_invite(update: Update, context: IkaContext) -> int:
 async def stale_button(update: Update, context: IkaContext) -> None:
     """A button of an invitation that is finished, cancelled or further along."""
     if update.callback_query is not None:
-        await update.callback_query.answer(context.t.gettext("This button is no longer valid."),
-                                           show_alert=True)
+        await answer_tap(update, context, context.t.gettext("This button is no longer valid."))
 
 
 def _invite_button(data: object) -> bool:
@@ -205,7 +206,7 @@ async def _give_up(update: Update, context: IkaContext) -> int:
     text = (context.t.gettext("Please start again with /invite.") if is_admin(context)
             else context.t.gettext("Only an ikabot administrator can invite people."))
     if update.callback_query is not None:
-        await update.callback_query.answer(text, show_alert=True)
+        await answer_tap(update, context, text)
     elif update.effective_message is not None:
         await update.effective_message.reply_text(text)
     return ConversationHandler.END

@@ -28,9 +28,14 @@ from bot.domain.rules import (
     Reason,
     Refused,
     Revise,
+    awaits_reason,
 )
-from handlers.acting import perform
+from bot.text import clean
+from handlers.acting import actor_of, perform
 from handlers.cards import esc
+from handlers.keyboards import drop_case_buttons
+from handlers.replies import answer_tap
+from storage.cases import load_case
 
 WAITING_FOR_REASON = 0
 _REASON_FOR = "reason_for"  # user_data key: the case whose Tidak awaits its reason
@@ -38,8 +43,7 @@ _REASON_FOR = "reason_for"  # user_data key: the case whose Tidak awaits its rea
 
 async def _stale(update: Update, context: IkaContext) -> None:
     if update.callback_query is not None:
-        await update.callback_query.answer(
-            context.t.gettext("This button is no longer valid."), show_alert=True)
+        await answer_tap(update, context, context.t.gettext("This button is no longer valid."))
 
 
 async def decide(update: Update, context: IkaContext) -> int:
@@ -49,6 +53,12 @@ async def decide(update: Update, context: IkaContext) -> int:
     if query is None or not isinstance(button, Approve):
         await _stale(update, context)
         return ConversationHandler.END
+    t = context.t
+    if not button.approve and await _reason_awaited(context, button):
+        # Their Tidak is recorded, but the question for its reason was lost (the bot restarted
+        # in between) or is asked again: ask it again rather than refuse the tap.
+        await answer_tap(update, context, t.gettext("Recorded: Tidak."), alert=False)
+        return await _ask_reason(context, query.from_user.id, button.ref)
 
     def action(case: Case) -> Action:
         if case.round != button.round:
@@ -56,19 +66,34 @@ async def decide(update: Update, context: IkaContext) -> int:
         return Decide(button.approve)
 
     result = await perform(context, button.ref, action)
-    t = context.t
     if isinstance(result, str):
-        await query.answer(result, show_alert=True)
+        await answer_tap(update, context, result)
         return ConversationHandler.END
     if button.approve:
-        await query.answer(t.gettext("Recorded: Ya. Thank you."))
+        await answer_tap(update, context, t.gettext("Recorded: Ya. Thank you."), alert=False)
+    else:
+        await answer_tap(update, context, t.gettext("Recorded: Tidak."), alert=False)
+    await drop_case_buttons(query, button.ref)  # a reminder's other cases keep theirs
+    if button.approve:
         return ConversationHandler.END
-    await query.answer(t.gettext("Recorded: Tidak."))
-    context.user_data[_REASON_FOR] = button.ref  # type: ignore[index]
+    return await _ask_reason(context, query.from_user.id, button.ref)
+
+
+async def _reason_awaited(context: IkaContext, button: Approve) -> bool:
+    actor = actor_of(context)
+    if actor is None:
+        return False
+    async with context.services.sessions() as session:
+        case = await load_case(session=session, ref=button.ref)
+    return case is not None and awaits_reason(case, actor, button.round)
+
+
+async def _ask_reason(context: IkaContext, user_id: int, ref: str) -> int:
+    context.user_data[_REASON_FOR] = ref  # type: ignore[index]
     await context.bot.send_message(
-        query.from_user.id,
-        t.gettext("Tidak on {ref} is recorded. If you wish, reply with the reason for the "
-                  "lead division, or send /skip.").format(ref=esc(button.ref)),
+        user_id,
+        context.t.gettext("Tidak on {ref} is recorded. If you wish, reply with the reason for "
+                          "the lead division, or send /skip.").format(ref=esc(ref)),
     )
     return WAITING_FOR_REASON
 
@@ -79,7 +104,7 @@ async def give_reason(update: Update, context: IkaContext) -> int:
     ref = (context.user_data or {}).get(_REASON_FOR)
     if message is None or not isinstance(ref, str):
         return ConversationHandler.END
-    result = await perform(context, ref, ExplainDecision(message.text or ""))
+    result = await perform(context, ref, ExplainDecision(clean(message.text or "")))
     if isinstance(result, str):
         await message.reply_text(result)
         return WAITING_FOR_REASON  # they may shorten it, or /skip
@@ -108,9 +133,9 @@ async def after_refusal(update: Update, context: IkaContext) -> None:
     action: Action = Close() if button.target == "close" else Revise(button.target)
     result = await perform(context, button.ref, action)
     if isinstance(result, str):
-        await query.answer(result, show_alert=True)
+        await answer_tap(update, context, result)
         return
-    await query.answer(_confirmation(result, context))
+    await answer_tap(update, context, _confirmation(result, context), alert=False)
     if query.message is not None:
         await query.edit_message_reply_markup(reply_markup=None)
 
@@ -142,6 +167,7 @@ def handlers() -> list[BaseHandler[Any, Any, Any]]:
                 },
                 fallbacks=[CommandHandler(["cancel", "skip"], skip_reason)],
                 name="decision_reason",
+                persistent=True,  # a reason typed after a restart still reaches its Tidak
                 allow_reentry=True,
             ),
             CallbackQueryHandler(after_refusal, pattern=pattern("rv")),

@@ -42,9 +42,11 @@ from bot.domain.case import Instrument, Level, Source
 from bot.domain.rules import MAX_COUNTRIES, MAX_TITLE, NewCase, Outcome, Reason, may_register
 from bot.i18n import Translator
 from bot.messages import instrument_label, level_label, refusal, source_label, step_heading
+from bot.text import clean
 from handlers import acting
 from handlers.cards import division_name, due_line, esc
 from handlers.gate import guess_language
+from handlers.replies import answer_query
 from storage.models import Division, DivisionKind
 from storage.org import get_division, list_divisions
 
@@ -237,7 +239,7 @@ def _tapped(update: Update, field: str) -> tuple[CallbackQuery, str]:
 
 
 async def _stale(query: CallbackQuery, context: IkaContext) -> State:
-    await query.answer(context.t.gettext("This button is no longer valid."), show_alert=True)
+    await answer_query(query, context, context.t.gettext("This button is no longer valid."))
     return None
 
 
@@ -296,7 +298,7 @@ async def receive_title(update: Update, context: IkaContext) -> State:
     """The title: refused when empty or too long, with the limit."""
     message, t = update.effective_message, context.t
     assert message is not None
-    title = (message.text or "").strip()
+    title = clean(message.text or "").strip()
     if not title:
         await message.reply_text(refusal(Reason.TEXT_EMPTY, {}, t))
         return None
@@ -335,7 +337,7 @@ async def receive_country(update: Update, context: IkaContext) -> State:
     """A typed country name: added when it names one country, else buttons to choose from."""
     message, t = update.effective_message, context.t
     assert message is not None
-    text = (message.text or "").strip()
+    text = clean(message.text or "").strip()
     found = t.lookup_country(text)
     if found.country is not None:
         return await _add_country(message, context, found.country)
@@ -402,9 +404,8 @@ async def countries_done(update: Update, context: IkaContext) -> State:
         return await _stale(query, context)
     countries = _draft(context).get("countries") or []
     if not countries:
-        await query.answer(refusal(Reason.BAD_CASE_DATA,
-                                   {"field": "countries", "limit": MAX_COUNTRIES}, t),
-                           show_alert=True)
+        await answer_query(query, context, refusal(
+            Reason.BAD_CASE_DATA, {"field": "countries", "limit": MAX_COUNTRIES}, t))
         return None
     message = await _settle(query, t.gettext("Done"))
     return await _ask_source(message, t)
@@ -451,7 +452,7 @@ async def receive_date(update: Update, context: IkaContext) -> State:
     assert message is not None
     today = context.services.procedure.calendar.local_date(context.services.now())
     short, iso = _date_example(today)
-    day = parse_date(message.text or "")
+    day = parse_date(clean(message.text or ""))
     if day is None:
         await message.reply_text(t.gettext(
             "That is not a date I can read. Please type it like 31/8/2026."))

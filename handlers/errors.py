@@ -7,6 +7,7 @@ import logging
 from telegram import Update
 
 from bot.context import IkaContext
+from handlers.replies import answer_tap
 
 log = logging.getLogger(__name__)
 
@@ -21,6 +22,6 @@ async def report(update: object, context: IkaContext) -> None:
         "if it keeps happening, tell the ikabot administrator."
     )
     if update.callback_query is not None:
-        await update.callback_query.answer(text, show_alert=True)
+        await answer_tap(update, context, text)
     else:
         await context.bot.send_message(update.effective_chat.id, text)

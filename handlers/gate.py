@@ -6,6 +6,7 @@ from telegram import Chat, Update
 from telegram.ext import ApplicationHandlerStop
 
 from bot.context import IkaContext
+from handlers.replies import answer_tap
 from storage.org import division_by_chat, get_user
 
 # Telegram's stand-in sender for a group admin who posts as the group.
@@ -35,8 +36,23 @@ def _is_invite(update: Update) -> bool:
     return len(words) == 2 and _command(update) == "/start"
 
 
+def _not_for_the_bot(update: Update) -> bool:
+    """An edit, a channel's post or a channel's post copied into its discussion group.
+
+    An edited message is the same message again: handled, it would run its command or its
+    conversation step a second time. Channels speak to their subscribers, not to the bot.
+    """
+    if update.edited_message is not None or update.edited_channel_post is not None:
+        return True
+    if update.channel_post is not None:
+        return True
+    return update.message is not None and bool(update.message.is_automatic_forward)
+
+
 async def identify(update: Update, context: IkaContext) -> None:
     """Load the user and the chat's division, choose the language, and stop for strangers."""
+    if _not_for_the_bot(update):
+        raise ApplicationHandlerStop  # silently
     services = context.services
     tg_user, chat = update.effective_user, update.effective_chat
     async with services.sessions() as session:
@@ -77,7 +93,7 @@ async def _stop_unless_allowed(update: Update, context: IkaContext) -> None:
                 "An ikabot administrator can bind it with /bind CODE."
             ))
         elif query is not None:
-            await query.answer(_("This group is not bound to a division yet."), show_alert=True)
+            await answer_tap(update, context, _("This group is not bound to a division yet."))
         raise ApplicationHandlerStop
     if context.user is not None or _is_invite(update):
         return
@@ -89,7 +105,7 @@ async def _stop_unless_allowed(update: Update, context: IkaContext) -> None:
         "administrator."
     ).format(id=stranger.id)
     if query is not None:
-        await query.answer(text, show_alert=True)
+        await answer_tap(update, context, text)
     elif message is not None:
         await message.reply_text(text)
     raise ApplicationHandlerStop

@@ -13,6 +13,7 @@ from bot.context import IkaContext
 from bot.domain.case import Role
 from bot.messages import role_label
 from handlers.menus import set_user_menu
+from handlers.replies import answer_tap
 from storage.prefs import set_division_language, set_user_language
 
 LANGUAGES = {"ms": "Bahasa Melayu", "en": "English"}
@@ -82,12 +83,12 @@ async def choose_language(update: Update, context: IkaContext) -> None:
     if query is None or chat is None or context.user is None:
         return
     if not isinstance(button, Choice) or button.field != "lang" or button.value not in LANGUAGES:
-        await query.answer(context.t.gettext("This button is no longer valid."), show_alert=True)
+        await answer_tap(update, context, context.t.gettext("This button is no longer valid."))
         return
     group = chat.type != Chat.PRIVATE
     if group and (not _is_admin(context) or context.chat_division is None):
-        await query.answer(context.t.gettext(
-            "Only an ikabot administrator can change this group's language."), show_alert=True)
+        await answer_tap(update, context, context.t.gettext(
+            "Only an ikabot administrator can change this group's language."))
         return
     async with context.services.sessions() as session, session.begin():
         if group and context.chat_division is not None:

@@ -34,6 +34,7 @@ from handlers.cards import (
     owner_division,
     working_days_late,
 )
+from handlers.replies import answer_tap
 from storage.cases import list_open_cases, load_case
 from storage.models import Division
 from storage.org import list_divisions, list_users
@@ -366,12 +367,12 @@ async def turn_page(update: Update, context: IkaContext) -> None:
         return
     button = decode(query.data)
     if not isinstance(button, Page):
-        await query.answer(context.t.gettext("This button is no longer valid."), show_alert=True)
+        await answer_tap(update, context, context.t.gettext("This button is no longer valid."))
         return
     pages = await _pages(context, button.what)
     if pages is None:
-        await query.answer(context.t.gettext("There is no case {ref}.").format(ref=button.what),
-                           show_alert=True)
+        await answer_tap(update, context,
+                         context.t.gettext("There is no case {ref}.").format(ref=button.what))
         return
     page = min(button.page, len(pages) - 1)
     await query.answer()

@@ -31,6 +31,7 @@ from bot.context import IkaContext
 from bot.dates import parse_date
 from bot.domain.case import Case
 from bot.domain.rules import (
+    MAX_FILENAME,
     Action,
     AddNote,
     Attach,
@@ -41,16 +42,21 @@ from bot.domain.rules import (
     NegotiationHeld,
     NoteSent,
     Outcome,
+    Refused,
     RequestInputs,
     ScheduleNegotiation,
     SubmitMemo,
     TickInput,
+    apply,
     may_act_on,
 )
 from bot.domain.sop import Capture, StepDef
-from bot.messages import step_heading
-from handlers.acting import actor_of, perform
+from bot.messages import refusal, step_heading
+from bot.text import clean, fit_file_name
+from handlers.acting import PrepareAction, actor_of, perform
 from handlers.cards import esc, input_state, step_card
+from handlers.keyboards import drop_case_buttons
+from handlers.replies import answer_tap, tell
 from storage.cases import add_document, list_open_cases, load_case
 from storage.org import list_divisions
 
@@ -65,14 +71,6 @@ MAX_DOCUMENT_BYTES = 20 * 1024 * 1024  # what the Bot API lets a bot download
 async def _load(context: IkaContext, ref: str) -> Case | None:
     async with context.services.sessions() as session:
         return await load_case(session=session, ref=ref)
-
-
-async def _tell(update: Update, context: IkaContext, text: str, *, alert: bool = True) -> None:
-    """Answer a tap (as an alert) or a message."""
-    if update.callback_query is not None:
-        await update.callback_query.answer(text, show_alert=alert)
-    elif update.effective_message is not None:
-        await update.effective_message.reply_text(text)
 
 
 def _done_text(outcome: Outcome, context: IkaContext, key: str) -> str:
@@ -92,7 +90,7 @@ async def _prompt(update: Update, context: IkaContext, text: str) -> None:
     if update.callback_query is not None:
         note = (context.t.gettext("Please continue in your private chat with the bot.")
                 if chat is not None and chat.type != Chat.PRIVATE else None)
-        await update.callback_query.answer(note, show_alert=note is not None)
+        await answer_tap(update, context, note)
     await context.bot.send_message(user.id, text)
 
 
@@ -108,7 +106,7 @@ async def report(update: Update, context: IkaContext) -> int:
     """A tap on a step's "report done" button."""
     button = decode(update.callback_query.data if update.callback_query else None)
     if not isinstance(button, Report):
-        await _tell(update, context, context.t.gettext("This button is no longer valid."))
+        await tell(update, context, context.t.gettext("This button is no longer valid."))
         return ConversationHandler.END
     return await _start_report(update, context, button.ref, button.step)
 
@@ -118,7 +116,7 @@ async def _start_report(update: Update, context: IkaContext, ref: str, key: str)
     case = await _load(context, ref)
     actor = actor_of(context)
     if case is None or actor is None or key not in procedure.sop.keys:
-        await _tell(update, context, t.gettext("There is no case {ref}.").format(ref=ref))
+        await tell(update, context, t.gettext("There is no case {ref}.").format(ref=ref))
         return ConversationHandler.END
     step = procedure.sop.get(key)
     one_tap = step.capture in (None, Capture.INPUTS, Capture.DECISION)
@@ -194,11 +192,23 @@ async def list_open_steps(update: Update, context: IkaContext) -> None:
 
 
 async def _finish(update: Update, context: IkaContext, ref: str, key: str,
-                  action: Action | None = None, **kwargs: Any) -> bool:
-    """Apply the action; tell the user; True when it was recorded."""
-    result = await perform(context, ref, action, **kwargs)
+                  action: Action | None = None, *, prepare: PrepareAction | None = None,
+                  undo: Callable[[], None] | None = None) -> bool:
+    """Apply the action; tell the user; True when it was recorded.
+
+    ``undo`` takes back what was done outside the transaction (a file written) when nothing
+    was recorded, before the user is told.
+    """
+    try:
+        result = await perform(context, ref, action, prepare=prepare)
+    except BaseException:
+        if undo is not None:
+            undo()
+        raise
     if isinstance(result, str):
-        await _tell(update, context, result)
+        if undo is not None:
+            undo()
+        await tell(update, context, result)
         return False
     if isinstance(action, SubmitMemo):
         text = context.t.gettext("Recorded: the Minit Cerai is with top management.")
@@ -206,10 +216,9 @@ async def _finish(update: Update, context: IkaContext, ref: str, key: str,
         text = context.t.gettext("The file is kept with {ref}.").format(ref=esc(ref))
     else:
         text = _done_text(result, context, key)
-    await _tell(update, context, text, alert=False)
-    query = update.callback_query
-    if query is not None and query.message is not None:
-        await query.edit_message_reply_markup(reply_markup=None)
+    await tell(update, context, text, alert=False)
+    if update.callback_query is not None:
+        await drop_case_buttons(update.callback_query, ref)
     return True
 
 
@@ -225,7 +234,7 @@ async def _complete_with(update: Update, context: IkaContext, action: Action,
 
 async def _typed_date(update: Update, context: IkaContext) -> date | None:
     message = update.effective_message
-    day = parse_date(message.text or "") if message else None
+    day = parse_date(clean(message.text or "")) if message else None
     if day is None and message is not None:
         await message.reply_text(context.t.gettext(
             "That is not a date I can read. Please type it like 31/8/2026."))
@@ -248,7 +257,7 @@ async def got_reference(update: Update, context: IkaContext) -> int:
     if message is None or not data:
         return ConversationHandler.END
     step = context.services.procedure.sop.get(data["step"])
-    text = message.text or ""
+    text = clean(message.text or "")
     details = NoteSent(text) if step.capture is Capture.NOTE_REF else Filed(text)
     return await _complete_with(update, context, CompleteStep(step.key, details),
                                 ASK_REFERENCE)
@@ -283,7 +292,7 @@ async def got_venue(update: Update, context: IkaContext) -> int:
     if message is None or "start" not in data or "end" not in data:
         return ConversationHandler.END
     start, end = date.fromisoformat(data["start"]), date.fromisoformat(data["end"])
-    venue = message.text or ""
+    venue = clean(message.text or "")
     today = context.services.procedure.calendar.local_date(context.services.now())
     if end > today:
         action: Action = ScheduleNegotiation(start, end, venue)
@@ -319,20 +328,35 @@ async def got_document(update: Update, context: IkaContext) -> int:
 async def _keep_file(update: Update, context: IkaContext, ref: str, step: str,
                      action_for: Callable[[DocumentDelivered], Action]) -> bool:
     """Receive the file in the message, keep a copy and record it with the action it serves,
-    in one transaction; True when recorded."""
+    in one transaction; True when recorded.
+
+    Everything that can be judged without the file's bytes is judged first (the rules, on the
+    case as it is now; the size; the name), so that a refused file is never downloaded, and
+    a copy this attempt wrote is removed again when the recording fails.
+    """
     message = update.effective_message
     if message is None or message.document is None:
         return False
-    document = message.document
+    document, t = message.document, context.t
     if (document.file_size or 0) > MAX_DOCUMENT_BYTES:
-        await message.reply_text(context.t.gettext(
+        await message.reply_text(t.gettext(
             "That file is larger than 20 MB, which the bot cannot receive. Please send a "
             "smaller copy (for example a PDF)."))
         return False
+    if document.file_size == 0:
+        await message.reply_text(t.gettext("That file is empty. Please send the document."))
+        return False
+    name = fit_file_name(document.file_name, fallback=f"{ref}.bin", limit=MAX_FILENAME)
+    refused = await _refusal(context, ref, action_for(DocumentDelivered(name, "")))
+    if refused is not None:
+        await message.reply_text(refused)
+        return False
     content = bytes(await (await document.get_file()).download_as_bytearray())
+    if not content:
+        await message.reply_text(t.gettext("That file is empty. Please send the document."))
+        return False
     sha256 = hashlib.sha256(content).hexdigest()
-    name = document.file_name or f"{ref}.bin"
-    stored = _store_copy(context.services.documents_dir, ref, sha256, name, content)
+    stored, created = _store_copy(context.services.documents_dir, ref, sha256, name, content)
     actor, now = actor_of(context), context.services.now()
     assert actor is not None
 
@@ -345,7 +369,25 @@ async def _keep_file(update: Update, context: IkaContext, ref: str, step: str,
         )
         return action_for(DocumentDelivered(name, sha256, row.id))
 
-    return await _finish(update, context, ref, step, prepare=record)
+    def remove_copy() -> None:
+        if created:
+            stored.unlink(missing_ok=True)
+
+    return await _finish(update, context, ref, step, prepare=record, undo=remove_copy)
+
+
+async def _refusal(context: IkaContext, ref: str, action: Action) -> str | None:
+    """Why the rules would refuse ``action`` on the case as it is now (None: they would not);
+    a dry run: nothing is written."""
+    services, actor = context.services, actor_of(context)
+    case = await _load(context, ref)
+    if case is None or actor is None:
+        return context.t.gettext("There is no case {ref}.").format(ref=esc(ref))
+    try:
+        apply(case, action, actor=actor, now=services.now(), procedure=services.procedure)
+    except Refused as refused:
+        return refusal(refused.reason, refused.details, context.t, sop=services.procedure.sop)
+    return None
 
 
 async def ask_attachment(update: Update, context: IkaContext) -> int:
@@ -381,15 +423,23 @@ async def got_attachment(update: Update, context: IkaContext) -> int:
     return ConversationHandler.END
 
 
-def _store_copy(root: Path, ref: str, sha256: str, name: str, content: bytes) -> Path:
-    """Keep our own copy, named by its checksum so a resend never overwrites another file."""
+def _store_copy(root: Path, ref: str, sha256: str, name: str,
+                content: bytes) -> tuple[Path, bool]:
+    """Keep our own copy, named by its checksum so a resend never overwrites another file;
+    the path, and whether this call wrote it."""
     safe = re.sub(r"[^A-Za-z0-9._-]+", "_", name)[-100:] or "document"
     folder = root / ref
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{sha256[:16]}-{safe}"
-    if not path.exists():
-        path.write_bytes(content)
-    return path
+    try:
+        with path.open("xb") as file:  # exclusive: a copy already kept is left alone
+            file.write(content)
+    except FileExistsError:
+        return path, False
+    except BaseException:
+        path.unlink(missing_ok=True)  # never a half-written copy
+        raise
+    return path, True
 
 
 async def not_a_document(update: Update, context: IkaContext) -> int:
@@ -418,7 +468,7 @@ async def toggle_input(update: Update, context: IkaContext) -> None:
     query = update.callback_query
     button = decode(query.data if query else None)
     if query is None or not isinstance(button, ToggleInput):
-        await _tell(update, context, context.t.gettext("This button is no longer valid."))
+        await tell(update, context, context.t.gettext("This button is no longer valid."))
         return
 
     def action(case: Case) -> Action:
@@ -429,9 +479,9 @@ async def toggle_input(update: Update, context: IkaContext) -> None:
 
     result = await perform(context, button.ref, action)
     if isinstance(result, str):
-        await query.answer(result, show_alert=True)
+        await answer_tap(update, context, result)
         return
-    await query.answer()
+    await answer_tap(update, context)
     if result.case.current_step == context.services.procedure.sop.step_for(Capture.INPUTS).key:
         async with context.services.sessions() as session:
             divisions = {d.code: d for d in await list_divisions(session=session)}
@@ -452,7 +502,7 @@ async def add_note(update: Update, context: IkaContext) -> None:
             "today."))
         return
     ref = args[0].upper()
-    text = (message.text or "").split(maxsplit=2)[2]
+    text = clean((message.text or "").split(maxsplit=2)[2])
     result = await perform(context, ref, AddNote(text))
     if isinstance(result, str):
         await message.reply_text(result)
@@ -490,6 +540,7 @@ def handlers() -> list[BaseHandler[Any, Any, Any]]:
                 },
                 fallbacks=[CommandHandler("cancel", cancel)],
                 name="report_step",
+                persistent=True,  # a date typed after a restart still reaches its step
                 per_chat=False,  # the tap comes from a group, the answers from the private chat
                 allow_reentry=True,
             ),

@@ -2,28 +2,38 @@
 
 An officer half-way through a conversation (an /invite waiting for the person's name) carries
 on after the bot restarts: PTB hands each changed conversation state and each used
-``user_data``/``chat_data`` to this class every ``update_interval`` seconds and once more when
-the application stops. bot_data and callback_data are not kept (ikabot's buttons carry their
-own data, and what the bot knows lives in its own tables).
+``user_data``/``chat_data`` to this class after every update (see
+``IkaApplication.process_update``), every ``update_interval`` seconds and once more when the
+application stops. bot_data and callback_data are not kept (ikabot's buttons carry their own
+data, and what the bot knows lives in its own tables).
 
 Everything stored must be JSON: strings as dict keys, lists not tuples. Anything else would read
-back different after a restart, so it is refused when it is stored, not discovered then.
+back different after a restart, so it is refused when it is stored, not discovered then. Every
+string is cleaned of NUL and other control characters first (PostgreSQL stores no NUL), and
+each value is written on its own: one the database refuses is logged and dropped, and the others
+are stored all the same.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import delete, tuple_
+from sqlalchemy import delete
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlmodel import SQLModel, col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram.ext import BasePersistence, PersistenceInput
 
+from bot.text import clean_data
 from storage.cases import Sessions
 from storage.models import ChatData, ConversationState, UserData
+
+log = logging.getLogger(__name__)
 
 Data = dict[Any, Any]
 # PTB's own aliases (telegram.ext._utils.types, a private module), spelled out.
@@ -59,16 +69,13 @@ def _conversation_key(key: ConversationKey) -> str:
 Slot = tuple[str, Any]
 
 
-def _of(batch: dict[Slot, object | None], kind: str) -> dict[Any, Any]:
-    return {key: value for (what, key), value in batch.items() if what == kind}
-
-
 class DatabasePersistence(BasePersistence[Data, Data, Data]):
     """PTB persistence in the ``conversation_states``, ``user_data`` and ``chat_data`` tables.
 
     Writes are grouped: the values PTB hands over in one run go to the database in one short
     transaction (SQLite takes its write lock at BEGIN IMMEDIATE, so many small transactions
-    would queue behind each other), and a value equal to what is stored is not written again.
+    would queue behind each other), each value in a savepoint of its own, so that one the
+    database refuses rolls back alone; a value equal to what is stored is not written again.
     """
 
     def __init__(
@@ -93,6 +100,8 @@ class DatabasePersistence(BasePersistence[Data, Data, Data]):
         self._writing = asyncio.Lock()
         # What the database holds, as canonical JSON, so that unchanged values are skipped.
         self._stored: dict[Slot, str] = {}
+        # Values the database refused, so that the same value is not tried again and again.
+        self._refused: dict[Slot, str | None] = {}
 
     # -- loading -----------------------------------------------------------------------------
 
@@ -185,9 +194,13 @@ class DatabasePersistence(BasePersistence[Data, Data, Data]):
 
     async def _put(self, slot: Slot, value: object | None, what: str) -> None:
         """Queue ``value`` (None: delete) unless the database holds it already, and write."""
+        if value is not None:
+            value = clean_data(value)
         text = None if value is None else _canonical(value, what)
         if slot not in self._pending and self._stored.get(slot) == text:
             return  # PTB hands over every user seen, changed or not
+        if slot in self._refused and self._refused[slot] == text:
+            return  # refused once already: it would be refused again
         self._pending[slot] = value
         await self._write()
 
@@ -201,35 +214,72 @@ class DatabasePersistence(BasePersistence[Data, Data, Data]):
             if not batch:
                 return
             try:
-                await self._store(batch)
+                refused = await self._store(batch)
             except BaseException:
                 # Kept for the next run (or flush), under any newer value queued meanwhile.
                 self._pending = {**batch, **self._pending}
                 raise
             for slot, value in batch.items():
-                if value is None:
+                text = None if value is None else _canonical(value, "")
+                if slot in refused:
+                    self._refused[slot] = text
+                    continue
+                self._refused.pop(slot, None)
+                if text is None:
                     self._stored.pop(slot, None)
                 else:
-                    self._stored[slot] = _canonical(value, "")
+                    self._stored[slot] = text
 
-    async def _store(self, batch: dict[Slot, object | None]) -> None:
+    async def _store(self, batch: dict[Slot, object | None]) -> set[Slot]:
+        """Write the batch, each value in its own savepoint; the slots the database refused."""
         now = self._clock()
-        conversations, users, chats = (_of(batch, kind) for kind in ("conversation", "user",
-                                                                       "chat"))
+        refused: set[Slot] = set()
         async with self._sessions() as session, session.begin():
-            # Delete, then insert what has a value: an upsert both databases understand.
-            if conversations:
-                await session.exec(delete(ConversationState).where(
-                    tuple_(col(ConversationState.name), col(ConversationState.key))
-                    .in_(list(conversations))))
-                session.add_all(
-                    ConversationState(name=name, key=key, state=state, updated_at=now)
-                    for (name, key), state in conversations.items() if state is not None)
-            if users:
-                await session.exec(delete(UserData).where(col(UserData.user_id).in_(users)))
-                session.add_all(UserData(user_id=user_id, data=data, updated_at=now)
-                                for user_id, data in users.items() if data is not None)
-            if chats:
-                await session.exec(delete(ChatData).where(col(ChatData.chat_id).in_(chats)))
-                session.add_all(ChatData(chat_id=chat_id, data=data, updated_at=now)
-                                for chat_id, data in chats.items() if data is not None)
+            for slot, value in batch.items():
+                try:
+                    async with session.begin_nested():
+                        await _store_one(session, slot, value, now)
+                except Exception as error:  # the driver's, however it is wrapped
+                    if _is_transient(error):
+                        raise  # the database, not the value: the whole batch is kept
+                    # The error's text quotes the values, a user's typed text among them.
+                    log.error("persistence: could not store the %s of %r (%s); dropped",
+                              *_described(slot), type(getattr(error, "orig", None) or error)
+                              .__name__)
+                    refused.add(slot)
+        return refused
+
+
+def _is_transient(error: Exception) -> bool:
+    """Whether the database failed (a lost connection, a lock), rather than refused a value."""
+    return isinstance(error, DBAPIError) and (
+        error.connection_invalidated or isinstance(error, OperationalError | InterfaceError))
+
+
+def _described(slot: Slot) -> tuple[str, object]:
+    kind, key = slot
+    if kind == "conversation":
+        return f"conversation {key[0]}", key[1]
+    return f"{kind}_data", key
+
+
+async def _store_one(session: AsyncSession, slot: Slot, value: Any,
+                     now: datetime) -> None:
+    """Delete, then insert what has a value: an upsert both databases understand."""
+    kind, key = slot
+    row: SQLModel | None
+    if kind == "conversation":
+        name, text_key = key
+        await session.exec(delete(ConversationState).where(
+            col(ConversationState.name) == name, col(ConversationState.key) == text_key))
+        row = (None if value is None
+               else ConversationState(name=name, key=text_key, state=value, updated_at=now))
+    elif kind == "user":
+        await session.exec(delete(UserData).where(col(UserData.user_id) == key))
+        row = None if value is None else UserData(user_id=key, data=value, updated_at=now)
+    else:
+        await session.exec(delete(ChatData).where(col(ChatData.chat_id) == key))
+        row = None if value is None else ChatData(chat_id=key, data=value, updated_at=now)
+    if row is not None:
+        session.add(row)
+        await session.flush()

@@ -156,6 +156,49 @@ async def test_tap_delivers_callback_and_records_the_answer(
     with pytest.raises(BadRequest, match="query id is invalid"):
         await bot.answer_callback_query(query_id)
 
+    world.redeliver(query_id)  # as after a crash before the update was confirmed
+    (again,) = await confirm_all(bot)
+    assert again.callback_query is not None and again.callback_query.id == query_id
+    assert again.update_id > update.update_id
+    with pytest.raises(BadRequest, match="Query is too old"):
+        await bot.answer_callback_query(query_id)
+
+
+async def test_an_alert_longer_than_200_characters_is_refused_as_telegram_does(
+    bot: Bot, world: World, alice: User
+) -> None:
+    await bot.send_message(alice.id, "Lulus?", reply_markup=YES)
+    query_id = await world.tap(alice, world.last(alice.id), "ap:1:y")
+    await confirm_all(bot)
+    with pytest.raises(BadRequest, match="Message_too_long"):
+        await bot.answer_callback_query(query_id, text="x" * 199 + "📨", show_alert=True)
+    assert world.tap_answer(query_id) is None  # still unanswered: the client keeps spinning
+    await bot.answer_callback_query(query_id, text="x" * 200, show_alert=True)
+    assert world.tap_answer(query_id) is not None
+
+
+async def test_edits_channel_posts_and_automatic_forwards_reach_the_bot(
+    bot: Bot, world: World, alice: User
+) -> None:
+    sent = await world.send_text(alice, "/note IKA-2026-001 first")
+    await world.edit(alice, sent, "/note IKA-2026-001 second")
+    channel = world.add_channel(-1009999999999, "KDN News")
+    world.add_group(GROUP, "Discussion", members=[alice], bot_member=True)
+    await world.post_in_channel(channel, "Hello subscribers")
+    await world.forward_from_channel(channel, GROUP, "Hello subscribers")
+    message, edited, post, forwarded = await confirm_all(bot)
+
+    assert message.message is not None and edited.edited_message is not None
+    assert edited.edited_message.message_id == message.message.message_id
+    assert edited.edited_message.text == "/note IKA-2026-001 second"
+    assert edited.edited_message.edit_date is not None
+    assert post.channel_post is not None and post.channel_post.text == "Hello subscribers"
+    assert post.effective_user is None
+    assert forwarded.message is not None and forwarded.message.is_automatic_forward
+    assert forwarded.message.sender_chat is not None
+    assert forwarded.message.sender_chat.id == channel.id
+    assert world.messages(alice.id) == [] and "(edited 1x)" in str(sent)
+
 
 async def test_forged_tap_carries_data_no_button_shows(bot: Bot, world: World, alice: User) -> None:
     await bot.send_message(alice.id, "Lulus?", reply_markup=YES)

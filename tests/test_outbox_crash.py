@@ -110,7 +110,7 @@ async def test_five_kills_during_a_burst_lose_nothing_and_resend_at_most_one_a_c
             await world.wait_for(lambda: len(_cards(world)) == CHATS * CASES_PER_CHAT or None,
                                  timeout=120, what="every card delivered")
             within = time.monotonic() - restarted
-            assert await last.stop() == 0
+            assert await last.stop() == 0, last.log
     finally:
         for instance in running:
             instance.kill()

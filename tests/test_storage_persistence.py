@@ -163,3 +163,56 @@ async def test_a_fresh_database_gets_its_schema_before_the_first_load(
         assert await persistence.get_conversations("invite") == {ADMIN_CHAT: "role"}
     finally:
         await engine.dispose()
+
+
+async def test_nul_and_control_characters_are_cleaned_before_they_are_stored(
+    sessions: Sessions,
+) -> None:
+    persistence = DatabasePersistence(sessions)
+    typed = {"report": {"ref": "IKA-2026-001", "venue": "Wisma\x00 Putra\x07\r\nbilik\t2"},
+             "k\x00ey": ["a\x1bb"]}
+    await persistence.update_user_data(2001, typed)
+    await persistence.update_conversation("report_step", (2001,), "s\x00tate")
+    # The next user's conversation is stored all the same (PostgreSQL refuses NUL outright).
+    await persistence.update_user_data(2002, {"report": {"ref": "IKA-2026-002"}})
+
+    restarted = DatabasePersistence(sessions)
+    assert await restarted.get_user_data() == {
+        2001: {"report": {"ref": "IKA-2026-001", "venue": "Wisma Putra\nbilik\t2"},
+               "key": ["ab"]},
+        2002: {"report": {"ref": "IKA-2026-002"}},
+    }
+    assert await restarted.get_conversations("report_step") == {(2001,): "state"}
+
+
+async def test_a_value_the_database_refuses_is_dropped_and_the_others_are_stored(
+    engine: AsyncEngine, sessions: Sessions, caplog: pytest.LogCaptureFixture,
+) -> None:
+    persistence = DatabasePersistence(sessions)
+    secret = "the approver's reason, not for the log"
+    huge_id = 2**70  # no database keeps it in a BIGINT
+    await asyncio.gather(
+        persistence.update_conversation("decision_reason", (3001, 3001), 0),
+        persistence.update_user_data(huge_id, {"reason_for": secret}),
+        persistence.update_user_data(3001, {"reason_for": "IKA-2026-001"}),
+        persistence.update_chat_data(-7, {"z": True}),
+    )
+    restarted = DatabasePersistence(sessions)
+    assert await restarted.get_user_data() == {3001: {"reason_for": "IKA-2026-001"}}
+    assert await restarted.get_conversations("decision_reason") == {(3001, 3001): 0}
+    assert await restarted.get_chat_data() == {-7: {"z": True}}
+    assert "could not store the user_data of 1180591620717411303424" in caplog.text
+    assert secret not in caplog.text
+
+    # Dropped, not retried: neither by the shutdown's flush nor when PTB hands it over again.
+    transactions = 0
+
+    def count(*_: object) -> None:
+        nonlocal transactions
+        transactions += 1
+
+    event.listen(engine.sync_engine, "begin", count)
+    await persistence.flush()
+    await persistence.update_user_data(huge_id, {"reason_for": secret})
+    event.remove(engine.sync_engine, "begin", count)
+    assert transactions == 0

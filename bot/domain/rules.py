@@ -297,6 +297,16 @@ def may_decide(actor: Actor) -> bool:
     return actor.role is Role.MANAGEMENT
 
 
+def awaits_reason(case: Case, actor: Actor, round_: int) -> bool:
+    """Whether ``actor``'s Tidak on round ``round_`` is the case's latest decision and still
+    has no reason: a second Tidak tap by them then asks for the reason again."""
+    if not case.decisions or case.round != round_:
+        return False
+    decision = case.decisions[-1]
+    return (decision.round == round_ and not decision.approved
+            and decision.by == actor.user_id and decision.reason is None)
+
+
 def may_register(actor: Actor) -> bool:
     """AB (and admins) register cases."""
     return actor.role in (Role.AB, Role.ADMIN)

@@ -134,13 +134,15 @@ class _FileHandler(_TelegramHandler):
 
 
 class FakeTelegram:
-    """The fake Bot API on 127.0.0.1 and a free port: `async with FakeTelegram() as tg: ...`."""
+    """The fake Bot API on 127.0.0.1 and a free port (or ``port``): `async with FakeTelegram()
+    as tg: ...`."""
 
-    def __init__(self, token: str | None = None, *, world: World | None = None) -> None:
+    def __init__(self, token: str | None = None, *, world: World | None = None,
+                 port: int = 0) -> None:
         if world is not None and token is not None and token != world.token:
             raise ValueError("give the token or a World built with it, not two tokens")
         self.world = world or World(token or "123:TEST")
-        self.port = 0
+        self.port = port  # 0: any free port
         self._server: tornado.httpserver.HTTPServer | None = None
 
     @property
@@ -169,7 +171,7 @@ class FakeTelegram:
             ],
             log_function=lambda handler: None,  # world.requests is the log worth reading
         )
-        sockets = tornado.netutil.bind_sockets(0, "127.0.0.1")
+        sockets = tornado.netutil.bind_sockets(self.port, "127.0.0.1")
         self.port = sockets[0].getsockname()[1]
         self._server = tornado.httpserver.HTTPServer(app)
         self._server.add_sockets(sockets)

@@ -26,9 +26,11 @@ Button = tuple[str, str | None]
 """An inline button as a user sees it: (label, callback_data or url)."""
 
 GROUP_ANONYMOUS_BOT_ID = 1087968824
+TELEGRAM_SERVICE_ID = 777000  # the sender of a channel post forwarded to its discussion group
 MAX_MESSAGE_LENGTH = 4096
 MAX_CAPTION_LENGTH = 1024
 MAX_CALLBACK_DATA_BYTES = 64
+MAX_CALLBACK_ANSWER_LENGTH = 200
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024
 MAX_DOWNLOAD_BYTES = 20 * 1024 * 1024
 MAX_POLL_TIMEOUT = 50  # Telegram answers a longer long poll after 50 seconds anyway
@@ -165,6 +167,7 @@ class User:
 ANONYMOUS_ADMIN = User(
     GROUP_ANONYMOUS_BOT_ID, "Group", None, username="GroupAnonymousBot", is_bot=True
 )
+TELEGRAM_SERVICE = User(TELEGRAM_SERVICE_ID, "Telegram", None)
 
 
 @dataclass
@@ -776,6 +779,7 @@ class World:
         self._faults: list[_Fault] = []
         self._commands: dict[tuple[str, str], list[tuple[str, str]]] = {}
         self._callbacks: dict[str, CallbackAnswer | None] = {}
+        self._taps: dict[str, JSONDict] = {}
         self._poll_generation = 0
         self._polls_waiting = 0
         self._closed = False
@@ -933,6 +937,50 @@ class World:
         stored = self._store_file(content, filename, mime)
         return self._person_writes(user, self._where(user, chat), caption=caption, document=stored)
 
+    async def edit(self, user: User, message: Message, text: str) -> Message:
+        """`user` edits a text message they sent: the bot gets an edited_message update."""
+        if message.sender.id != user.id or message.from_bot or message.text is None:
+            raise AssertionError(f"{user.first_name} cannot edit {message}")
+        self._remember(message)
+        message.text = text
+        message.entities = _command_entities(text)
+        self._touched(message, "edited", edit=True)
+        message.delivered = self._bot_receives(message)
+        self._marks[message.chat.id] = self._seq
+        if message.delivered:
+            self._enqueue("edited_message", message.to_api())
+        return message
+
+    def add_channel(self, chat_id: int, title: str) -> Chat:
+        """A channel with the bot among its admins, so that it receives the channel's posts."""
+        chat = Chat(chat_id, "channel", title=title, bot_status="administrator")
+        self._add_chat(chat)
+        return chat
+
+    async def post_in_channel(self, chat: Chat | int, text: str) -> JSONDict:
+        """A post in a channel: a channel_post update, with no sender but the channel."""
+        channel = self._chat(chat)
+        channel.last_message_id += 1
+        post = {"message_id": channel.last_message_id, "date": int(self.clock().timestamp()),
+                "chat": channel.to_api(), "sender_chat": channel.to_api(), "text": text,
+                "entities": _command_entities(text)}
+        self._enqueue("channel_post", post)
+        return post
+
+    async def forward_from_channel(self, channel: Chat | int, group: Chat | int,
+                                   text: str) -> Message:
+        """A channel's post copied into its linked discussion group (is_automatic_forward)."""
+        source, discussion = self._chat(channel), self._chat(group)
+        message = self._add_message(
+            discussion, TELEGRAM_SERVICE, text=text, entities=_command_entities(text),
+            sender_chat=source, service={"is_automatic_forward": True,
+                                         "forward_origin": {"type": "channel",
+                                                            "chat": source.to_api(),
+                                                            "message_id": 1, "date": 0}})
+        self._marks[discussion.id] = self._seq
+        self._enqueue("message", message.to_api())
+        return message
+
     async def tap(self, user: User, message: Message, callback_data: str) -> str:
         """`user` presses the message's button carrying `callback_data`; returns the query id."""
         shown = [data for row in message.buttons for _, data in row]
@@ -950,17 +998,20 @@ class World:
         query_id = str(10**15 + next(self._ids))
         self._callbacks[query_id] = None
         self._marks[message.chat.id] = self._seq
-        self._enqueue(
-            "callback_query",
-            {
-                "id": query_id,
-                "from": user.to_api(),
-                "message": message.to_api(),
-                "chat_instance": str(message.chat.id ^ 0x5DEECE66D),
-                "data": callback_data,
-            },
-        )
+        self._taps[query_id] = {
+            "id": query_id,
+            "from": user.to_api(),
+            "message": message.to_api(),
+            "chat_instance": str(message.chat.id ^ 0x5DEECE66D),
+            "data": callback_data,
+        }
+        self._enqueue("callback_query", self._taps[query_id])
         return query_id
+
+    def redeliver(self, query_id: str) -> None:
+        """The same tap again, as Telegram delivers an update a crashed bot never confirmed:
+        answered already (or too late), its answer is refused."""
+        self._enqueue("callback_query", self._taps[query_id])
 
     def tap_answer(self, query_id: str) -> CallbackAnswer | None:
         """What answerCallbackQuery said for this tap (None while unanswered)."""
@@ -1279,6 +1330,8 @@ class World:
         query_id = p.text("callback_query_id") or ""
         if self._callbacks.get(query_id, "unknown") is not None:
             raise _bad("query is too old and response timeout expired or query ID is invalid")
+        if _utf16_len(p.text("text") or "") > MAX_CALLBACK_ANSWER_LENGTH:
+            raise _bad("MESSAGE_TOO_LONG")
         self._callbacks[query_id] = CallbackAnswer(
             p.text("text"), p.flag("show_alert"), p.text("url")
         )
@@ -1637,15 +1690,7 @@ class World:
             self._check_can_write(user, chat)
         if chat.is_private and chat.bot_status == "kicked":
             self.unblock(chat.id)  # writing to a blocked bot means restarting it
-        body = text or ""
-        entities = [
-            {
-                "type": "bot_command",
-                "offset": _utf16_len(body[: m.start()]),
-                "length": _utf16_len(m.group()),
-            }
-            for m in _COMMAND.finditer(body)
-        ]
+        entities = _command_entities(text or "")
         message = self._add_message(
             chat,
             user,
@@ -1753,6 +1798,15 @@ class World:
             return "the bot got no error answers"
         lines = [f"  {method} -> {status} {text}" for method, status, text in self.errors[-10:]]
         return "error answers to the bot:\n" + "\n".join(lines)
+
+
+def _command_entities(text: str) -> list[JSONDict]:
+    """The bot_command entities Telegram marks in a person's text."""
+    return [
+        {"type": "bot_command", "offset": _utf16_len(text[: m.start()]),
+         "length": _utf16_len(m.group())}
+        for m in _COMMAND.finditer(text)
+    ]
 
 
 def _user_id(user: User | int) -> int:
