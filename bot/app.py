@@ -168,6 +168,10 @@ def build_application(settings: Settings, *, services: Services | None = None,
         .post_init(_post_init)
         .post_shutdown(_post_shutdown)
     )
+    if settings.telegram_proxy:
+        # Both of PTB's HTTPXRequest objects (one for getUpdates, one for every other call).
+        builder = builder.proxy(settings.telegram_proxy).get_updates_proxy(
+            settings.telegram_proxy)
     application: IkaApplication = builder.build()  # type: ignore[assignment]
     for group, handlers in handler_groups():
         application.add_handlers(handlers, group=group)
