@@ -271,7 +271,6 @@ def _has_data(path: Path) -> bool:
 
 def _restore_sqlite(copy: Path, database: Path) -> None:
     """Write the backup's database over ``database`` with the backup API (WAL-safe)."""
-    database.parent.mkdir(parents=True, exist_ok=True)
     with closing(sqlite3.connect(copy)) as saved, closing(sqlite3.connect(database)) as live:
         saved.backup(live)
 
@@ -307,6 +306,7 @@ async def restore(*, source: Path, database_url: str | URL, documents_dir: Path,
         notes.append(f"{copied} documents restored into {documents_dir}; restore the "
                      "database itself with pg_restore from your pg_dump file")
         return Outcome(manifest, notes)
+    database.parent.mkdir(parents=True, exist_ok=True)
     with sole_instance(database_url):
         if not force and _has_data(database):
             raise BackupError(f"{database} already holds data: pass --force to overwrite it "
