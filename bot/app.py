@@ -8,7 +8,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from functools import partial
 from typing import Any
-from urllib.parse import urlsplit
 
 from telegram import Update
 from telegram.constants import ParseMode
@@ -28,6 +27,8 @@ from bot.domain.sop import load_sop
 from bot.i18n import load_translators
 from bot.services import Clock, Services, utc_now
 from bot.settings import Settings
+from bot.version import ikabot_version
+from bot.webhook import WebhookServer, run_webhook
 from handlers import (
     admin,
     approvals,
@@ -179,22 +180,6 @@ def build_application(settings: Settings, *, services: Services | None = None,
     return application
 
 
-def webhook_options(settings: Settings) -> dict[str, Any]:
-    """Where the webhook listens and what Telegram must send; ValueError when unset."""
-    if not settings.webhook_url or settings.webhook_secret is None:
-        raise ValueError("webhook mode needs WEBHOOK_URL and WEBHOOK_SECRET")
-    return {
-        "listen": settings.webhook_listen,
-        "port": settings.webhook_port,
-        # The path of the public URL, so a reverse proxy can pass it through unchanged.
-        "url_path": urlsplit(settings.webhook_url).path.lstrip("/"),
-        "webhook_url": settings.webhook_url,
-        # Telegram sends it in X-Telegram-Bot-Api-Secret-Token; PTB refuses posts without it.
-        "secret_token": settings.webhook_secret.get_secret_value(),
-        "allowed_updates": Update.ALL_TYPES,
-    }
-
-
 def run(settings: Settings, *, webhook: bool = False) -> None:
     """Run the bot until stopped: by polling Telegram, or by serving a webhook.
 
@@ -208,7 +193,7 @@ def run(settings: Settings, *, webhook: bool = False) -> None:
     gc.collect()
     gc.freeze()
     if webhook:
-        application.run_webhook(**webhook_options(settings))
+        run_webhook(application, settings, version=ikabot_version())
     else:
         application.run_polling(allowed_updates=Update.ALL_TYPES)
     leadership = application.services.leadership
@@ -227,15 +212,20 @@ async def serving(application: IkaApplication, *, webhook: bool = False
             await application.post_init(application)
         updater = application.updater
         assert updater is not None
-        if webhook:
-            await updater.start_webhook(**webhook_options(application.services.settings))
+        server = (WebhookServer(application, application.services.settings, ikabot_version())
+                  if webhook else None)
+        if server is not None:
+            await server.start()
         else:
             await updater.start_polling(poll_interval=0.0, allowed_updates=Update.ALL_TYPES)
         await application.start()
         try:
             yield application
         finally:
-            await updater.stop()
+            if server is not None:
+                await server.stop()
+            if updater.running:
+                await updater.stop()
             await application.stop()
     finally:
         await application.shutdown()

@@ -111,8 +111,9 @@ async def check_telegram(settings: Settings) -> Result:
         return Result("telegram", False, "Telegram rejected TELEGRAM_BOT_TOKEN (401 "
                                          "Unauthorized): get a valid token from @BotFather")
     except NetworkError as exc:
+        reason = str(exc).replace(token, "[REDACTED]")
         return Result("telegram", False, f"cannot reach {settings.telegram_base_url}{via}: "
-                                         f"{type(exc).__name__}")
+                                         f"{reason}")
     except TelegramError as exc:
         return Result("telegram", False, f"getMe failed: {type(exc).__name__}")
     return Result("telegram", True, f"@{me.username} ({me.first_name}) at "

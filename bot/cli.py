@@ -35,6 +35,7 @@ from bot.i18n import (
 from bot.logs import RedactSecrets, configure_logging
 from bot.settings import LogSettings, Settings
 from bot.tomlfile import TomlFileError
+from bot.version import ikabot_version
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -206,14 +207,6 @@ def cmd_org_import(args: argparse.Namespace, redactor: RedactSecrets) -> int:
         raise _unreachable(settings.database_url, exc) from exc
     print(f"Imported {path}: {summary}")
     return EXIT_OK
-
-
-def ikabot_version() -> str:
-    """The installed ikabot's version."""
-    try:
-        return version("ikabot")
-    except PackageNotFoundError:
-        return "0+unknown"
 
 
 def protect_secrets(redactor: RedactSecrets, settings: Settings) -> None:

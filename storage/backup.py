@@ -16,7 +16,6 @@ from collections.abc import Iterator
 from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +24,7 @@ from alembic.util.exc import CommandError
 from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import URL, Connection
 
+from bot.version import ikabot_version
 from storage.db import make_engine
 from storage.leader import sole_instance, sqlite_file
 from storage.migrate import alembic_config, head_revision
@@ -81,14 +81,6 @@ class Outcome:
 
     manifest: Manifest
     notes: list[str]
-
-
-def ikabot_version() -> str:
-    """The installed ikabot's version."""
-    try:
-        return version("ikabot")
-    except PackageNotFoundError:
-        return "0+unknown"
 
 
 def sha256_of(path: Path) -> str:

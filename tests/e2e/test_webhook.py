@@ -2,19 +2,26 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import signal
 import socket
+import sys
 from pathlib import Path
 
 import httpx
+import pytest
 
 from bot.app import build_application, serving
 from bot.fake_telegram import FakeTelegram
 from bot.settings import Settings
+from bot.version import ikabot_version
+from bot.webhook import WebhookServer
 from storage.db import make_engine, session_factory
 from storage.migrate import upgrade
 from storage.org import import_org
 from tests.e2e.conftest import ORG_FILE, TOKEN
+from tests.test_cli import _clean_env
 
 SECRET = "s3cret-from-the-operator_42"
 
@@ -65,3 +72,62 @@ async def test_webhook_checks_the_secret_token(tmp_path: Path) -> None:
             assert real.status_code == 200
             reply = await tg.world.wait_for_message(aminah.id, include_earlier=True)
             assert "Selamat datang" in reply.text
+
+            health = await http.get(f"http://127.0.0.1:{port}/healthz")
+            assert health.status_code == 200
+            assert health.json() == {"status": "ok", "version": ikabot_version()}
+            assert (await http.post(target, content="not json", headers={
+                **headers, "X-Telegram-Bot-Api-Secret-Token": SECRET})).status_code == 400
+        # Once the bot has stopped, nothing answers there any more.
+        async with httpx.AsyncClient() as http:
+            with pytest.raises(httpx.ConnectError):
+                await http.get(f"http://127.0.0.1:{port}/healthz")
+
+
+async def test_healthz_answers_503_while_the_bot_is_not_serving(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'ikabot.db'}"
+    port = _free_port()
+    async with FakeTelegram(TOKEN) as tg:
+        settings = Settings(
+            _env_file=None,  # type: ignore[call-arg]
+            telegram_bot_token=TOKEN, telegram_base_url=tg.base_url, database_url=url,
+            webhook_url=f"https://ikabot.example.gov.my/tg/{port}", webhook_port=port,
+            webhook_secret=SECRET,
+        )
+        application = build_application(settings)
+        server = WebhookServer(application, settings, "9.9.9")
+        await application.initialize()
+        try:
+            await server.start()
+            async with httpx.AsyncClient() as http:
+                health = await http.get(f"http://127.0.0.1:{port}/healthz")
+            assert health.status_code == 503 and health.json()["status"] == "unavailable"
+        finally:
+            await server.stop()
+            await application.shutdown()
+            await application.services.engine.dispose()
+
+
+async def test_ikabot_run_webhook_serves_healthz_until_sigterm(tmp_path: Path) -> None:
+    port = _free_port()
+    async with FakeTelegram(TOKEN) as tg:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot", "run", "--webhook", cwd=tmp_path,
+            env=_clean_env(TELEGRAM_BOT_TOKEN=TOKEN, TELEGRAM_BASE_URL=tg.base_url,
+                           WEBHOOK_URL=f"https://ikabot.example.gov.my/tg/{port}",
+                           WEBHOOK_PORT=str(port), WEBHOOK_SECRET=SECRET, LOG_FORMAT="json"),
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        try:
+            public = f"https://ikabot.example.gov.my/tg/{port}"
+            await tg.world.wait_for(lambda: tg.world.webhook_url == public, timeout=60,
+                                    what="the bot sets its webhook")
+            async with httpx.AsyncClient() as http:
+                health = await http.get(f"http://127.0.0.1:{port}/healthz")
+            assert health.status_code == 200 and health.json()["status"] == "ok"
+        finally:
+            process.send_signal(signal.SIGTERM)
+            out, err = await asyncio.wait_for(process.communicate(), timeout=60)
+    assert process.returncode == 0, err.decode()
+    logged = [json.loads(line) for line in err.decode().splitlines()]
+    assert any(line["message"] == "ikabot is ready" for line in logged)
+    assert SECRET not in err.decode() and TOKEN not in err.decode()
