@@ -163,11 +163,14 @@ def _copy_sqlite(source: Path, target: Path) -> None:
     """SQLite's online backup: one consistent snapshot while writers go on (WAL lets them)."""
     if not source.is_file():
         raise BackupError(f"there is no database file {source}")
-    with closing(sqlite3.connect(f"file:{source}?mode=ro", uri=True)) as live, \
-            closing(sqlite3.connect(target)) as copy:
-        live.backup(copy)
-        # The copy stands alone: one file, no write-ahead log beside it.
-        copy.execute("PRAGMA journal_mode = DELETE")
+    try:
+        with closing(sqlite3.connect(f"file:{source}?mode=ro", uri=True)) as live, \
+                closing(sqlite3.connect(target)) as copy:
+            live.backup(copy)
+            # The copy stands alone: one file, no write-ahead log beside it.
+            copy.execute("PRAGMA journal_mode = DELETE")
+    except sqlite3.Error as exc:
+        raise BackupError(f"cannot copy the database {source}: {exc}") from exc
 
 
 def _copy_documents(source: Path, target: Path) -> dict[str, str]:
@@ -263,8 +266,12 @@ def _has_data(path: Path) -> bool:
 
 def _restore_sqlite(copy: Path, database: Path) -> None:
     """Write the backup's database over ``database`` with the backup API (WAL-safe)."""
-    with closing(sqlite3.connect(copy)) as saved, closing(sqlite3.connect(database)) as live:
-        saved.backup(live)
+    try:
+        with closing(sqlite3.connect(copy)) as saved, \
+                closing(sqlite3.connect(database)) as live:
+            saved.backup(live)
+    except sqlite3.Error as exc:
+        raise BackupError(f"cannot write the database {database}: {exc}") from exc
 
 
 def _restore_documents(source: Path, documents_dir: Path, manifest: Manifest) -> int:

@@ -17,6 +17,7 @@ from bot.domain.deadlines import Procedure
 from storage.backup import BackupError, Manifest, backup, restore, verify
 from storage.cases import add_document, case_documents, load_case
 from storage.db import make_engine, session_factory
+from storage.leader import AnotherInstance, sole_instance
 from storage.migrate import upgrade
 from storage.models import CaseRow
 from storage.org import import_org
@@ -155,6 +156,18 @@ async def test_restore_refuses_a_database_with_data_unless_forced(
 
     await restore(source=tmp_path / "bk", database_url=url, documents_dir=documents, force=True)
     assert await _refs(sessions) == [first]  # the live engine reads the restored file
+
+
+async def test_restore_waits_for_no_ikabot_on_the_file(
+        tmp_path: Path, procedure: Procedure, live: tuple[str, Sessions]) -> None:
+    url, _ = live
+    await backup(database_url=url, documents_dir=tmp_path / "documents", target=tmp_path / "bk")
+    fresh = f"sqlite:///{tmp_path / 'new' / 'ikabot.db'}"
+    (tmp_path / "new").mkdir()
+    with sole_instance(fresh), pytest.raises(AnotherInstance, match="already running"):
+        await restore(source=tmp_path / "bk", database_url=fresh,
+                      documents_dir=tmp_path / "new" / "documents")
+    assert not (tmp_path / "new" / "ikabot.db").exists()
 
 
 async def test_a_backup_needs_an_empty_directory(tmp_path: Path,
