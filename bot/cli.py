@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import TypeVar
+from urllib.parse import urlsplit
 
 from pydantic import ValidationError
 from sqlalchemy.engine import make_url
@@ -215,8 +216,7 @@ def protect_secrets(redactor: RedactSecrets, settings: Settings) -> None:
         if secret is not None:
             redactor.protect(secret.get_secret_value().strip())
     if settings.telegram_proxy:
-        with contextlib.suppress(ArgumentError):
-            redactor.protect(make_url(settings.telegram_proxy).password or "")
+        redactor.protect(urlsplit(settings.telegram_proxy).password or "")
 
 
 def cmd_check(args: argparse.Namespace, redactor: RedactSecrets) -> int:
@@ -246,10 +246,10 @@ def cmd_backup(args: argparse.Namespace, redactor: RedactSecrets) -> int:
     try:
         outcome = asyncio.run(backup(database_url=settings.database_url,
                                      documents_dir=settings.documents_dir, target=target))
-    except (DBAPIError, OSError) as exc:
-        if isinstance(exc, OSError) and not isinstance(exc, ConnectionError):
-            raise ConfigError(f"cannot write the backup in {target}: {exc}") from exc
+    except DBAPIError as exc:
         raise _unreachable(settings.database_url, exc) from exc
+    except OSError as exc:
+        raise ConfigError(f"cannot back up into {target}: {exc}") from exc
     except BackupError as exc:
         print(f"ikabot: {exc}", file=sys.stderr)
         return EXIT_FAILED
@@ -274,6 +274,8 @@ def cmd_restore(args: argparse.Namespace, redactor: RedactSecrets) -> int:
     except (BackupError, AnotherInstance) as exc:
         print(f"ikabot: {exc}", file=sys.stderr)
         return EXIT_FAILED
+    except OSError as exc:
+        raise ConfigError(f"cannot restore {args.dir}: {exc}") from exc
     figures = summary(outcome.manifest)
     print(f"Restored {args.dir} (made by ikabot {outcome.manifest.ikabot_version} at "
           f"{outcome.manifest.created_at}): {figures['cases']} cases, {figures['documents']} "

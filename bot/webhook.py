@@ -14,6 +14,7 @@ import json
 import logging
 import signal
 from http import HTTPStatus
+from types import TracebackType
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -71,8 +72,11 @@ class TelegramPosts(tornado.web.RequestHandler):
         await self.bot_app.update_queue.put(update)
         self.set_status(HTTPStatus.OK)
 
-    def log_exception(self, *args: Any) -> None:
-        """Refusals are the client's fault, and must not log what it sent."""
+    def log_exception(self, typ: type[BaseException] | None, value: BaseException | None,
+                      tb: TracebackType | None) -> None:
+        """A refusal is the sender's fault and is not logged; anything else is a bug."""
+        if not isinstance(value, tornado.web.HTTPError):
+            super().log_exception(typ, value, tb)
 
 
 class Health(tornado.web.RequestHandler):

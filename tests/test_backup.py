@@ -22,6 +22,7 @@ from storage.migrate import upgrade
 from storage.models import CaseRow
 from storage.org import import_org
 from tests.conftest import ORG_EXAMPLE, _empty_postgres
+from tests.test_cli import ikabot
 from tests.test_storage_cases import Clock, Sessions, register, walk
 
 STEPS = [None, "collect_input", "minit_cerai", "negotiate", "file_copy"]
@@ -226,3 +227,30 @@ async def test_on_postgresql_it_says_pg_dump_and_copies_the_documents(
         assert Manifest.read(tmp_path / "bk").counts == outcome.manifest.counts
     finally:
         await engine.dispose()
+
+
+def test_the_commands_back_up_and_restore(tmp_path: Path) -> None:
+    live, fresh = tmp_path / "live", tmp_path / "fresh"
+    live.mkdir()
+    fresh.mkdir()
+    assert ikabot(live, "admin", "add", "424242", "Siti").returncode == 0
+    (live / "documents" / "IKA-2026-001").mkdir(parents=True)
+    (live / "documents" / "IKA-2026-001" / "note.txt").write_text("kept")
+    made = ikabot(live, "backup", str(tmp_path / "bk"))
+    assert made.returncode == 0, made.stderr
+    assert "0 cases" in made.stdout and "1 documents" in made.stdout
+    assert "schema revision" in made.stdout and "manifest.json" in made.stdout
+
+    refused = ikabot(live, "restore", str(tmp_path / "bk"))
+    assert refused.returncode == 1 and "pass --force" in refused.stderr
+    restored = ikabot(fresh, "restore", str(tmp_path / "bk"))
+    assert restored.returncode == 0, restored.stderr
+    assert "every checksum verified" in restored.stdout
+    assert (fresh / "documents" / "IKA-2026-001" / "note.txt").read_text() == "kept"
+    assert "424242" in ikabot(fresh, "user", "list").stdout
+
+    (tmp_path / "bk" / "documents" / "IKA-2026-001" / "note.txt").write_text("changed")
+    damaged = ikabot(fresh, "restore", "--force", str(tmp_path / "bk"))
+    assert damaged.returncode == 1
+    assert "documents/IKA-2026-001/note.txt does not match its checksum" in damaged.stderr
+    assert "Traceback" not in damaged.stderr

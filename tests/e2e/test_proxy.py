@@ -11,7 +11,7 @@ import pytest
 from bot.app import build_application, serving
 from tests.e2e.conftest import Stage
 from tests.proxies import HttpProxy, Socks5Proxy
-from tests.test_cli import _clean_env
+from tests.test_cli import _clean_env, ikabot
 
 
 @pytest.mark.parametrize("kind", [HttpProxy, Socks5Proxy], ids=["http", "socks5"])
@@ -43,3 +43,11 @@ async def test_check_reaches_telegram_through_the_proxy(tmp_path: Path, stage: S
     assert process.returncode == 0, out.decode() + err.decode()
     assert "through TELEGRAM_PROXY" in out.decode()
     assert proxy.methods() == ["getMe"]
+
+
+def test_a_proxy_setting_is_checked_without_showing_its_password(tmp_path: Path) -> None:
+    result = ikabot(tmp_path, "check", TELEGRAM_PROXY="ftp://ika:hunter2@proxy.example:21")
+    assert result.returncode == 1
+    assert result.stdout.startswith("FAIL settings: invalid setting TELEGRAM_PROXY: use "
+                                    "http://HOST:PORT or socks5://HOST:PORT")
+    assert "hunter2" not in result.stdout + result.stderr
