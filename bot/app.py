@@ -215,18 +215,20 @@ async def serving(application: IkaApplication, *, webhook: bool = False
         server = (WebhookServer(application, application.services.settings, ikabot_version())
                   if webhook else None)
         if server is not None:
-            await server.start()
+            server.listen()
         else:
             await updater.start_polling(poll_interval=0.0, allowed_updates=Update.ALL_TYPES)
         await application.start()
         try:
+            if server is not None:
+                await server.register()
             yield application
         finally:
-            if server is not None:
-                await server.stop()
             if updater.running:
                 await updater.stop()
             await application.stop()
+            if server is not None:
+                await server.stop()
     finally:
         await application.shutdown()
         if application.post_shutdown is not None:

@@ -58,10 +58,13 @@ class TelegramPosts(tornado.web.RequestHandler):
         self.secret = secret
 
     async def post(self) -> None:
-        """Refuse (403) what lacks the secret; queue the update and answer 200."""
+        """Refuse (403) what lacks the secret, and (503) what comes while the bot does not
+        run, so that Telegram sends it again later; queue the update and answer 200."""
         given = self.request.headers.get(SECRET_HEADER, "")
         if not hmac.compare_digest(given.encode(), self.secret.encode()):
             raise tornado.web.HTTPError(HTTPStatus.FORBIDDEN)
+        if not self.bot_app.running:
+            raise tornado.web.HTTPError(HTTPStatus.SERVICE_UNAVAILABLE)
         content_type = self.request.headers.get("Content-Type", "").split(";")[0].strip()
         if content_type != "application/json":
             raise tornado.web.HTTPError(HTTPStatus.UNSUPPORTED_MEDIA_TYPE)
@@ -107,26 +110,28 @@ class WebhookServer:
         self._server: HTTPServer | None = None
 
     @property
-    def running(self) -> bool:
-        """Whether it listens."""
-        return self._server is not None
+    def path(self) -> str:
+        """The path Telegram posts to: the public URL's."""
+        return "/" + str(self.options["url_path"])
 
-    async def start(self) -> None:
-        """Listen, then ask Telegram to post updates to the public URL with the secret."""
-        path = "/" + self.options["url_path"]
+    def listen(self) -> None:
+        """Answer from now on: /healthz says 503 and posts are refused 503 until the bot runs."""
         routes: list[Any] = [
             (HEALTH_PATH, Health, {"bot_app": self.application, "version": self.version}),
-            (rf"{path.rstrip('/')}/?", TelegramPosts,
+            (rf"{self.path.rstrip('/')}/?", TelegramPosts,
              {"bot_app": self.application, "secret": self.options["secret_token"]}),
         ]
         app = tornado.web.Application(routes, log_function=lambda handler: None)
         self._server = HTTPServer(app)
         self._server.listen(self.options["port"], address=self.options["listen"])
+        log.info("webhook: listening on %s:%s for %s and %s", self.options["listen"],
+                 self.options["port"], self.path, HEALTH_PATH)
+
+    async def register(self) -> None:
+        """Ask Telegram to post updates to the public URL, with the secret."""
         await self.application.bot.set_webhook(
             url=self.options["webhook_url"], secret_token=self.options["secret_token"],
             allowed_updates=self.options["allowed_updates"])
-        log.info("webhook: listening on %s:%s for %s and %s", self.options["listen"],
-                 self.options["port"], path, HEALTH_PATH)
 
     async def stop(self) -> None:
         """Stop listening and close what is open."""
@@ -137,32 +142,41 @@ class WebhookServer:
         await server.close_all_connections()
 
 
+def _stop_signal() -> None:
+    # As PTB's run_webhook does: out of whatever the loop runs, a standby's wait included.
+    raise SystemExit
+
+
 def run_webhook(application: IkaApplication, settings: Settings, version: str) -> None:
     """Serve the webhook until a stop signal or ``application.stop_running()``.
 
-    The same sequence as PTB's ``Application.run_webhook``: initialize, post_init, start,
-    run the loop until stopped (stop_running stops the loop), then stop, post_stop, shutdown,
-    post_shutdown.
+    PTB's ``Application.run_webhook`` sequence: initialize, post_init, start, the loop until
+    stopped (``stop_running`` stops it), then stop, post_stop, shutdown, post_shutdown. The web
+    server listens from the first moment, so that /healthz answers 503 while a standby waits
+    for the lead, and stops last.
     """
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGABRT):
-        loop.add_signal_handler(sig, loop.stop)
+        loop.add_signal_handler(sig, _stop_signal)
     server = WebhookServer(application, settings, version)
     try:
+        server.listen()
         loop.run_until_complete(application.initialize())
         if application.post_init is not None:
             loop.run_until_complete(application.post_init(application))
-        loop.run_until_complete(server.start())
         loop.run_until_complete(application.start())
+        loop.run_until_complete(server.register())
         loop.run_forever()
+    except SystemExit:
+        log.info("stopping: a stop signal")
     finally:
         try:
-            loop.run_until_complete(server.stop())
             if application.running:
                 loop.run_until_complete(application.stop())
                 if application.post_stop is not None:
                     loop.run_until_complete(application.post_stop(application))
+            loop.run_until_complete(server.stop())
             loop.run_until_complete(application.shutdown())
             if application.post_shutdown is not None:
                 loop.run_until_complete(application.post_shutdown(application))

@@ -96,12 +96,19 @@ async def test_healthz_answers_503_while_the_bot_is_not_serving(tmp_path: Path) 
         )
         application = build_application(settings)
         server = WebhookServer(application, settings, "9.9.9")
+        server.listen()  # as `ikabot run --webhook` does, before a standby waits for the lead
         await application.initialize()
         try:
-            await server.start()
             async with httpx.AsyncClient() as http:
                 health = await http.get(f"http://127.0.0.1:{port}/healthz")
+                post = await http.post(
+                    f"http://127.0.0.1:{port}/tg/{port}", content=json.dumps(_update(1, 1001,
+                                                                                     "/start")),
+                    headers={"Content-Type": "application/json",
+                             "X-Telegram-Bot-Api-Secret-Token": SECRET})
             assert health.status_code == 503 and health.json()["status"] == "unavailable"
+            assert post.status_code == 503  # Telegram sends it again later
+            assert application.update_queue.empty()
         finally:
             await server.stop()
             await application.shutdown()
