@@ -43,7 +43,7 @@ def safe_url(url: str) -> str:
 
 async def check_database(settings: Settings) -> Result:
     """The database answers and its schema is the one this ikabot needs."""
-    from storage.migrate import current_revision, head_revision
+    from storage.migrate import current_revision, head_revision, known_revision
 
     where = safe_url(settings.database_url)
     try:
@@ -54,6 +54,9 @@ async def check_database(settings: Settings) -> Result:
     head = head_revision()
     if revision == head:
         return Result("database", True, f"{where}, schema revision {revision} (current)")
+    if revision is not None and not known_revision(revision):
+        return Result("database", False, f"{where} has revision {revision}, newer than this "
+                                         f"ikabot knows ({head}): install the newer ikabot")
     found = f"revision {revision}" if revision else "no schema"
     return Result("database", False, f"{where} has {found}, this ikabot needs {head}: run "
                                      "`ikabot db upgrade`")

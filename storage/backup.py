@@ -19,15 +19,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from alembic.script import ScriptDirectory
-from alembic.util.exc import CommandError
 from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import URL, Connection
 
 from bot.version import ikabot_version
 from storage.db import make_engine
 from storage.leader import sole_instance, sqlite_file
-from storage.migrate import alembic_config, head_revision
+from storage.migrate import head_revision, known_revision
 
 MANIFEST = "manifest.json"
 DATABASE_FILE = "ikabot.db"
@@ -240,16 +238,11 @@ def verify(source: Path) -> Manifest:
         if sha256_of(path) != expected:
             raise BackupError(f"the backup is damaged: {relative} does not match its checksum "
                               "in the manifest; nothing was restored")
-    if manifest.schema_revision is not None:
-        try:
-            known = ScriptDirectory.from_config(alembic_config()).get_revision(
-                manifest.schema_revision)
-        except CommandError:
-            known = None
-        if known is None:
-            raise BackupError(f"the backup's schema revision {manifest.schema_revision} is newer "
-                              "than this ikabot knows: install the version that made it "
-                              f"({manifest.ikabot_version}) or newer")
+    revision = manifest.schema_revision
+    if revision is not None and not known_revision(revision):
+        raise BackupError(f"the backup's schema revision {revision} is newer than this ikabot "
+                          f"knows: install the version that made it ({manifest.ikabot_version}) "
+                          "or newer")
     return manifest
 
 

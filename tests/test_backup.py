@@ -144,6 +144,17 @@ async def test_restore_refuses_a_damaged_backup_and_changes_nothing(
         verify(tmp_path / "bk")
 
 
+async def test_restore_refuses_a_backup_from_a_newer_ikabot(
+        tmp_path: Path, live: tuple[str, Sessions]) -> None:
+    url, _ = live
+    await backup(database_url=url, documents_dir=tmp_path / "documents", target=tmp_path / "bk")
+    manifest = json.loads((tmp_path / "bk" / "manifest.json").read_text())
+    manifest["schema_revision"], manifest["ikabot_version"] = "9999", "9.0.0"
+    (tmp_path / "bk" / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(BackupError, match=r"9999 is newer .* \(9.0.0\)"):
+        verify(tmp_path / "bk")
+
+
 async def test_restore_refuses_a_database_with_data_unless_forced(
         tmp_path: Path, procedure: Procedure, live: tuple[str, Sessions]) -> None:
     url, sessions = live

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import shutil
+import sqlite3
 import sys
 from pathlib import Path
 
@@ -106,3 +107,14 @@ def test_a_missing_catalog_fails(tmp_path: Path) -> None:
     result = check_catalogs(settings, tmp_path / "locales")
     assert not result.ok and "en catalog" in result.line() and result.line().startswith("FAIL")
     assert check_catalogs(settings).ok
+
+
+async def test_a_database_from_a_newer_ikabot_fails(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'ikabot.db'}"
+    await upgrade(url)
+    with sqlite3.connect(tmp_path / "ikabot.db") as db:
+        db.execute("UPDATE alembic_version SET version_num = '9999'")
+    db.close()
+    status, lines, output = await check(tmp_path, TELEGRAM_BASE_URL="http://127.0.0.1:1")
+    assert status == 1 and _status(lines)["database"] == "FAIL"
+    assert "has revision 9999, newer than this ikabot knows" in output
