@@ -6,8 +6,7 @@ import tempfile
 from dataclasses import dataclass
 from importlib.resources.abc import Traversable
 
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, DBAPIError
+from sqlalchemy.exc import DBAPIError
 from telegram import Bot
 from telegram.error import InvalidToken, NetworkError, TelegramError
 from telegram.request import HTTPXRequest
@@ -16,6 +15,7 @@ from bot.domain.sop import load_sop
 from bot.i18n import LANGUAGES, CatalogError, load_translators
 from bot.settings import Settings
 from bot.tomlfile import TomlFileError
+from storage.db import safe_url
 
 TELEGRAM_TIMEOUT = 10.0  # seconds: a monitoring probe must not hang
 
@@ -31,14 +31,6 @@ class Result:
     def line(self) -> str:
         """``ok   database: …`` or ``FAIL database: …``."""
         return f"{'ok  ' if self.ok else 'FAIL'} {self.what}: {self.detail}"
-
-
-def safe_url(url: str) -> str:
-    """A database URL fit to print: the password hidden."""
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except ArgumentError:
-        return "<unparsable database URL>"
 
 
 async def check_database(settings: Settings) -> Result:

@@ -1,4 +1,4 @@
-"""The `ikabot` command: run the bot, upgrade the database, import the org file, translations.
+"""The `ikabot` command: run and check the bot, the database, backups, people, translations.
 
 A mistake an operator can fix (a missing token, a bad setting, a wrong line in a file) is one
 clear line on stderr and exit status 2, never a traceback; tracebacks are kept for real bugs.
@@ -18,8 +18,7 @@ from typing import TypeVar
 from urllib.parse import urlsplit
 
 from pydantic import ValidationError
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, DBAPIError
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -37,6 +36,7 @@ from bot.logs import RedactSecrets, configure_logging
 from bot.settings import LogSettings, Settings
 from bot.tomlfile import TomlFileError
 from bot.version import ikabot_version
+from storage.db import safe_url
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -53,14 +53,6 @@ _SECRET_SETTINGS = frozenset({"TELEGRAM_BOT_TOKEN", "DATABASE_URL", "TELEGRAM_PR
 
 class ConfigError(Exception):
     """Something the operator must fix; its message is the one line they see."""
-
-
-def safe_url(url: str) -> str:
-    """A database URL fit to print: the password hidden."""
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except ArgumentError:
-        return "<unparsable database URL>"
 
 
 # --- settings and files ---------------------------------------------------------------------
