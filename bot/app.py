@@ -8,7 +8,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from functools import partial
 from typing import Any
-from urllib.parse import urlsplit
 
 from telegram import Update
 from telegram.constants import ParseMode
@@ -30,6 +29,8 @@ from bot.pace import TelegramPace
 from bot.services import Clock, Services, utc_now
 from bot.settings import Settings
 from bot.startup import TokenRejected
+from bot.version import ikabot_version
+from bot.webhook import WebhookServer, run_webhook
 from handlers import (
     admin,
     approvals,
@@ -183,27 +184,15 @@ def build_application(settings: Settings, *, services: Services | None = None,
         .post_stop(_post_stop)
         .post_shutdown(_post_shutdown)
     )
+    if settings.telegram_proxy:
+        # Both of PTB's HTTPXRequest objects (one for getUpdates, one for every other call).
+        builder = builder.proxy(settings.telegram_proxy).get_updates_proxy(
+            settings.telegram_proxy)
     application: IkaApplication = builder.build()  # type: ignore[assignment]
     for group, handlers in handler_groups():
         application.add_handlers(handlers, group=group)
     application.add_error_handler(errors.report)
     return application
-
-
-def webhook_options(settings: Settings) -> dict[str, Any]:
-    """Where the webhook listens and what Telegram must send; ValueError when unset."""
-    if not settings.webhook_url or settings.webhook_secret is None:
-        raise ValueError("webhook mode needs WEBHOOK_URL and WEBHOOK_SECRET")
-    return {
-        "listen": settings.webhook_listen,
-        "port": settings.webhook_port,
-        # The path of the public URL, so a reverse proxy can pass it through unchanged.
-        "url_path": urlsplit(settings.webhook_url).path.lstrip("/"),
-        "webhook_url": settings.webhook_url,
-        # Telegram sends it in X-Telegram-Bot-Api-Secret-Token; PTB refuses posts without it.
-        "secret_token": settings.webhook_secret.get_secret_value(),
-        "allowed_updates": Update.ALL_TYPES,
-    }
 
 
 def run(settings: Settings, *, webhook: bool = False) -> None:
@@ -221,7 +210,7 @@ def run(settings: Settings, *, webhook: bool = False) -> None:
     gc.freeze()
     try:
         if webhook:
-            application.run_webhook(**webhook_options(settings))
+            run_webhook(application, settings, version=ikabot_version())
         else:
             application.run_polling(allowed_updates=Update.ALL_TYPES)
     except InvalidToken:  # revoked since: PTB's message quotes the token
@@ -242,18 +231,25 @@ async def serving(application: IkaApplication, *, webhook: bool = False
             await application.post_init(application)
         updater = application.updater
         assert updater is not None
-        if webhook:
-            await updater.start_webhook(**webhook_options(application.services.settings))
+        server = (WebhookServer(application, application.services.settings, ikabot_version())
+                  if webhook else None)
+        if server is not None:
+            server.listen()
         else:
             await updater.start_polling(poll_interval=0.0, allowed_updates=Update.ALL_TYPES)
         await application.start()
         try:
+            if server is not None:
+                await server.register()
             yield application
         finally:
-            await updater.stop()
+            if updater.running:
+                await updater.stop()
             await application.stop()
             if application.post_stop is not None:
                 await application.post_stop(application)
+            if server is not None:
+                await server.stop()
     finally:
         await application.shutdown()
         if application.post_shutdown is not None:

@@ -1,4 +1,4 @@
-"""The `ikabot` command: run the bot, upgrade the database, import the org file, translations.
+"""The `ikabot` command: run and check the bot, the database, backups, people, translations.
 
 A mistake an operator can fix (a missing token, a bad setting, a wrong line in a file) is one
 clear line on stderr and exit status 2, never a traceback; tracebacks are kept for real bugs.
@@ -11,13 +11,16 @@ import asyncio
 import contextlib
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
+from typing import TypeVar
+from urllib.parse import urlsplit
 
 from pydantic import ValidationError
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, DBAPIError
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.domain.sop import Sop, load_sop
 from bot.i18n import (
@@ -29,87 +32,27 @@ from bot.i18n import (
     fill_source_catalog,
     load_translators,
 )
-from bot.settings import Settings
+from bot.logs import RedactSecrets, configure_logging
+from bot.settings import LogSettings, Settings
 from bot.tomlfile import TomlFileError
+from bot.version import ikabot_version
+from storage.db import safe_url
 
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_CONFIG = 2  # as argparse does for a bad command line
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
-# Packages whose INFO messages an operator wants to see; everything else logs warnings only.
-_INFO_LOGGERS = ("bot", "handlers", "storage")
-# httpx logs every request URL at INFO, and Bot API URLs contain the token (<root>/bot<token>/…).
-_QUIET_LOGGERS = ("httpx", "httpcore")
 _SOURCE_DIRS = ("bot", "handlers", "storage")
-# Settings whose value is never echoed back: the token, and a database URL's password.
-_SECRET_SETTINGS = frozenset({"TELEGRAM_BOT_TOKEN", "DATABASE_URL"})
+# Settings whose value is never echoed back: the token, and URLs that may hold a password.
+_SECRET_SETTINGS = frozenset({"TELEGRAM_BOT_TOKEN", "DATABASE_URL", "TELEGRAM_PROXY",
+                              "WEBHOOK_SECRET"})
 
 
 class ConfigError(Exception):
     """Something the operator must fix; its message is the one line they see."""
-
-
-class RedactSecrets(logging.Filter):
-    """Replace each protected secret (the bot token) wherever it appears in a log record."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._secrets: set[str] = set()
-
-    def protect(self, secret: str) -> None:
-        """Redact ``secret`` from now on."""
-        if secret:
-            self._secrets.add(secret)
-
-    def redact(self, text: str) -> str:
-        """``text`` with every protected secret replaced."""
-        for secret in self._secrets:
-            text = text.replace(secret, "[REDACTED]")
-        return text
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        """Rewrite the record's message, traceback and stack in place; never drop it."""
-        if not self._secrets:
-            return True
-        try:
-            message = record.getMessage()
-        except Exception:  # a malformed record: let the handler report it as logging does
-            return True
-        redacted = self.redact(message)
-        if redacted != message:
-            record.msg, record.args = redacted, None
-        if record.exc_info and not record.exc_text:
-            # Format the traceback now, so the text the handler prints is the redacted one.
-            record.exc_text = logging.Formatter().formatException(record.exc_info)
-        if record.exc_text:
-            record.exc_text = self.redact(record.exc_text)
-        if record.stack_info:
-            record.stack_info = self.redact(record.stack_info)
-        return True
-
-
-def configure_logging() -> RedactSecrets:
-    """Log to stderr once, for the whole process; returns the filter that hides the token."""
-    handler = logging.StreamHandler()
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    redactor = RedactSecrets()
-    handler.addFilter(redactor)
-    logging.basicConfig(level=logging.WARNING, handlers=[handler], force=True)
-    for name in _INFO_LOGGERS:
-        logging.getLogger(name).setLevel(logging.INFO)
-    for name in _QUIET_LOGGERS:
-        logging.getLogger(name).setLevel(logging.WARNING)
-    return redactor
-
-
-def safe_url(url: str) -> str:
-    """A database URL fit to print: the password hidden."""
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except ArgumentError:
-        return "<unparsable database URL>"
 
 
 # --- settings and files ---------------------------------------------------------------------
@@ -193,6 +136,7 @@ def cmd_run(args: argparse.Namespace, redactor: RedactSecrets) -> int:
     """Check everything the bot needs, upgrade the schema, then run the bot."""
     settings = load_settings()
     redactor.protect(require_token(settings))
+    protect_secrets(redactor, settings)
     load_procedure(settings)
     load_translators(settings.default_language)
     if args.webhook and (not settings.webhook_url or settings.webhook_secret is None):
@@ -271,6 +215,154 @@ def cmd_org_import(args: argparse.Namespace, redactor: RedactSecrets) -> int:
     except (DBAPIError, OSError) as exc:
         raise _unreachable(settings.database_url, exc) from exc
     print(f"Imported {path}: {summary}")
+    return EXIT_OK
+
+
+def protect_secrets(redactor: RedactSecrets, settings: Settings) -> None:
+    """Keep the token, the webhook secret and the proxy's password out of every line."""
+    for secret in (settings.telegram_bot_token, settings.webhook_secret):
+        if secret is not None:
+            redactor.protect(secret.get_secret_value().strip())
+    if settings.telegram_proxy:
+        redactor.protect(urlsplit(settings.telegram_proxy).password or "")
+
+
+def cmd_check(args: argparse.Namespace, redactor: RedactSecrets) -> int:
+    """Verify the settings, database, catalogs, SOP, documents and Telegram; one line each."""
+    from bot.checks import run_checks
+
+    try:
+        settings = load_settings()
+    except ConfigError as exc:
+        print(f"FAIL settings: {exc}")
+        return EXIT_FAILED
+    protect_secrets(redactor, settings)
+    print(f"ok   settings: valid (ikabot {ikabot_version()})")
+    failed = 0
+    for result in asyncio.run(run_checks(settings)):
+        print(redactor.redact(result.line()))
+        failed += not result.ok
+    return EXIT_FAILED if failed else EXIT_OK
+
+
+def cmd_backup(args: argparse.Namespace, redactor: RedactSecrets) -> int:
+    """Back up the database (SQLite) and the documents, with a manifest, into DIR."""
+    from storage.backup import BackupError, backup, summary
+
+    settings = load_settings()
+    target = Path(args.dir)
+    try:
+        outcome = asyncio.run(backup(database_url=settings.database_url,
+                                     documents_dir=settings.documents_dir, target=target))
+    except DBAPIError as exc:
+        raise _unreachable(settings.database_url, exc) from exc
+    except OSError as exc:
+        raise ConfigError(f"cannot back up into {target}: {exc}") from exc
+    except BackupError as exc:
+        print(f"ikabot: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    for note in outcome.notes:
+        print(f"note: {note}")
+    figures = summary(outcome.manifest)
+    print(f"Backed up into {target}: {figures['cases']} cases, {figures['events']} events, "
+          f"{figures['documents']} documents, schema revision {figures['schema']}; checksums "
+          "in manifest.json")
+    return EXIT_OK
+
+
+def cmd_restore(args: argparse.Namespace, redactor: RedactSecrets) -> int:
+    """Verify a backup's checksums and restore it into DATABASE_URL and DOCUMENTS_DIR."""
+    from storage.backup import BackupError, restore, summary
+    from storage.leader import AnotherInstance
+
+    settings = load_settings()
+    try:
+        outcome = asyncio.run(restore(source=Path(args.dir), database_url=settings.database_url,
+                                      documents_dir=settings.documents_dir, force=args.force))
+    except (BackupError, AnotherInstance) as exc:
+        print(f"ikabot: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    except OSError as exc:
+        raise ConfigError(f"cannot restore {args.dir}: {exc}") from exc
+    figures = summary(outcome.manifest)
+    print(f"Restored {args.dir} (made by ikabot {outcome.manifest.ikabot_version} at "
+          f"{outcome.manifest.created_at}): {figures['cases']} cases, {figures['documents']} "
+          "documents, every checksum verified")
+    for note in outcome.notes:
+        print(f"note: {note}")
+    return EXIT_OK
+
+
+Work = Callable[[async_sessionmaker[AsyncSession]], Awaitable[T]]
+
+
+async def _people(database_url: str, work: Work[T]) -> T:
+    from storage.db import make_engine, session_factory
+    from storage.migrate import upgrade
+
+    engine = make_engine(database_url)
+    try:
+        await upgrade(engine)  # as `org import` does: a new deployment starts here
+        return await work(session_factory(engine))
+    finally:
+        await engine.dispose()
+
+
+def _on_people(settings: Settings, work: Work[T]) -> T:
+    """Run ``work`` on the database's sessions; an unreachable database is one line."""
+    try:
+        return asyncio.run(_people(settings.database_url, work))
+    except (DBAPIError, OSError) as exc:
+        raise _unreachable(settings.database_url, exc) from exc
+
+
+def cmd_admin_add(args: argparse.Namespace, redactor: RedactSecrets) -> int:
+    """Register (or promote) an admin by Telegram id, so a deployment needs no org file."""
+    from datetime import UTC, datetime
+
+    from storage.people import PeopleError, add_admin
+
+    settings = load_settings()
+    try:
+        user, created = _on_people(settings, lambda sessions: add_admin(
+            sessions=sessions, telegram_id=args.telegram_id, name=args.name,
+            now=datetime.now(UTC)))
+    except PeopleError as exc:
+        raise ConfigError(str(exc)) from exc
+    what = "added" if created else "is now"
+    print(f"{user.name} ({user.telegram_id}) {what} an admin: they may /invite people and "
+          "/bind group chats")
+    return EXIT_OK
+
+
+def cmd_user_list(args: argparse.Namespace, redactor: RedactSecrets) -> int:
+    """Every registered user: Telegram id, role, division, active, name."""
+    from storage.people import all_users
+
+    settings = load_settings()
+    users = _on_people(settings, lambda sessions: all_users(sessions=sessions))
+    print(f"{'telegram_id':>14}  {'role':<10}  {'division':<8}  {'active':<6}  name")
+    for user in users:
+        print(f"{user.telegram_id:>14}  {user.role:<10}  {user.division_code or '-':<8}  "
+              f"{'yes' if user.active else 'no':<6}  {user.name}")
+    print(f"{len(users)} users")
+    return EXIT_OK
+
+
+def cmd_user_forget(args: argparse.Namespace, redactor: RedactSecrets) -> int:
+    """Erase one person's personal data, keeping the audit trail and recording the erasure."""
+    from datetime import UTC, datetime
+
+    from storage.people import PeopleError, forget_user
+
+    settings = load_settings()
+    try:
+        erased = _on_people(settings, lambda sessions: forget_user(
+            sessions=sessions, telegram_id=args.telegram_id, now=datetime.now(UTC)))
+    except PeopleError as exc:
+        raise ConfigError(str(exc)) from exc
+    print(f"Forgot user {args.telegram_id}: removed {erased}; the case history keeps their "
+          "Telegram id only, and the erasure is recorded in the event log")
     return EXIT_OK
 
 
@@ -356,12 +448,44 @@ def build_parser() -> argparse.ArgumentParser:
         description="KDN's IKA negotiation procedure, worked from Telegram. "
         "Settings come from the environment and .env (see .env.example).",
     )
+    parser.add_argument("--version", action="version", version=f"ikabot {ikabot_version()}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     run = commands.add_parser("run", help="upgrade the database and run the bot")
     run.add_argument("--webhook", action="store_true",
                      help="receive updates by webhook instead of polling")
     run.set_defaults(handler=cmd_run)
+
+    commands.add_parser(
+        "check", help="verify settings, database, catalogs, SOP, documents and Telegram; "
+        "one line each, non-zero exit on any failure").set_defaults(handler=cmd_check)
+
+    backup = commands.add_parser(
+        "backup", help="copy the database (SQLite) and the documents, with checksums, into DIR")
+    backup.add_argument("dir", metavar="DIR", help="a new or empty directory")
+    backup.set_defaults(handler=cmd_backup)
+    restore = commands.add_parser("restore", help="verify a backup and restore it")
+    restore.add_argument("dir", metavar="DIR", help="a directory written by `ikabot backup`")
+    restore.add_argument("--force", action="store_true",
+                         help="overwrite a database that already holds data")
+    restore.set_defaults(handler=cmd_restore)
+
+    admin = commands.add_parser("admin", help="administrators")
+    admin_commands = admin.add_subparsers(dest="admin_command", required=True, metavar="COMMAND")
+    admin_add = admin_commands.add_parser("add", help="make a Telegram user an admin")
+    admin_add.add_argument("telegram_id", metavar="TELEGRAM_ID", type=int,
+                           help="their Telegram id (the bot tells an unknown user theirs)")
+    admin_add.add_argument("name", metavar="NAME", help="their name, as colleagues know it")
+    admin_add.set_defaults(handler=cmd_admin_add)
+
+    user = commands.add_parser("user", help="registered users")
+    user_commands = user.add_subparsers(dest="user_command", required=True, metavar="COMMAND")
+    user_commands.add_parser("list", help="every registered user").set_defaults(
+        handler=cmd_user_list)
+    forget = user_commands.add_parser(
+        "forget", help="erase a user's personal data (the audit trail records the erasure)")
+    forget.add_argument("telegram_id", metavar="TELEGRAM_ID", type=int)
+    forget.set_defaults(handler=cmd_user_forget)
 
     db = commands.add_parser("db", help="database maintenance")
     db_commands = db.add_subparsers(dest="db_command", required=True, metavar="COMMAND")
@@ -390,7 +514,11 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `ikabot` console script and of `python -m bot`."""
     args = build_parser().parse_args(argv)
-    redactor = configure_logging()
+    try:
+        logs = LogSettings()
+    except ValidationError:  # the command's own load_settings() names the setting at fault
+        logs = LogSettings.model_construct()
+    redactor = configure_logging(logs.log_level, logs.log_format)
     try:
         status: int = args.handler(args, redactor)
     except (ConfigError, CatalogError) as exc:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import time
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import holidays
@@ -17,15 +18,36 @@ from bot.domain.calendar import WEEKDAYS, OfficeCalendar
 from bot.domain.reminders import ReminderPolicy
 
 Language = Literal["ms", "en"]
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
+PROXY_SCHEMES = ("http", "https", "socks5", "socks5h")
 
 
-class Settings(BaseSettings):
-    """Everything an operator may set; nothing here is read at import time."""
+class LogSettings(BaseSettings):
+    """How ikabot logs: read first, before the other settings are checked."""
 
     model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
 
+    log_level: LogLevel = "INFO"
+    log_format: Literal["text", "json"] = "text"
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper(cls, value: object) -> object:
+        return value.strip().upper() if isinstance(value, str) else value
+
+    @field_validator("log_format", mode="before")
+    @classmethod
+    def _lower(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
+
+
+class Settings(LogSettings):
+    """Everything an operator may set; nothing here is read at import time."""
+
     telegram_bot_token: SecretStr | None = None
     telegram_base_url: str = "https://api.telegram.org"
+    # An outbound proxy for every call to Telegram: http://host:port or socks5://host:port.
+    telegram_proxy: str | None = None
     database_url: str = "sqlite+aiosqlite:///ikabot.db"
     timezone: str = "Asia/Kuala_Lumpur"
     office_start: time = time(9, 0)
@@ -91,10 +113,20 @@ class Settings(BaseSettings):
         return ",".join(days)
 
     @field_validator("holiday_country", "holiday_subdivision", "sop_file", "webhook_url",
-                     "webhook_secret", mode="before")
+                     "webhook_secret", "telegram_proxy", mode="before")
     @classmethod
     def _blank_is_none(cls, value: object) -> object:
         return None if isinstance(value, str) and value.strip().lower() in ("", "none") else value
+
+    @field_validator("telegram_proxy")
+    @classmethod
+    def _proxy(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        parts = urlsplit(value.strip())
+        if parts.scheme not in PROXY_SCHEMES or not parts.hostname:
+            raise ValueError("use http://HOST:PORT or socks5://HOST:PORT")
+        return value.strip()
 
     @field_validator("database_url")
     @classmethod

@@ -301,10 +301,16 @@ async def bind(update: Update, context: IkaContext) -> None:
     if binding is None:
         async with services.sessions() as session:
             codes = ", ".join(d.code for d in await list_divisions(session=session))
-        await message.reply_text(
+        answer = (
             _("Unknown division code {code}. The codes are: {codes}.").format(
-                code=html.escape(code), codes=codes) if code else
-            _("Which division? Send /bind CODE with one of: {codes}.").format(codes=codes))
+                code=html.escape(code), codes=codes) if code and codes else
+            _("Which division? Send /bind CODE with one of: {codes}.").format(codes=codes)
+            if codes else
+            _("There are no divisions yet: they are loaded from an org file with "
+              "<code>ikabot org import FILE</code>."))
+        # The group's id, for an org file's chat_id: the bot is where an operator learns it.
+        where = _("This group's chat id is <code>{chat_id}</code>.").format(chat_id=chat.id)
+        await message.reply_text(f"{answer}\n{where}")
         return
     t = services.translator(binding.division.language)  # the group now reads its language
     division = division_label(binding.division, t)

@@ -697,7 +697,7 @@ class Sweeper:
 
 
 async def start_sweeping(application: object, services: Services, bot: ExtBot[Any]) -> Sweeper:
-    """At start: plan the next digest, catch up on what came due while down, then sweep
+    """At start: plan the next digest, start catching up on what came due while down, sweep
     every SWEEP_INTERVAL_SECONDS (a missed tick is harmless: the next reads what is owed) and
     whenever a change wakes it (``services.wake_outbox``)."""
     now = services.now()
@@ -705,8 +705,9 @@ async def start_sweeping(application: object, services: Services, bot: ExtBot[An
         await plan(session=session, nudges=[services.procedure.planner.first_digest(now)],
                    now=now)
     sweeper = Sweeper(bot, services)
-    await sweeper.run()
     services.wake_outbox = sweeper.wake
+    # The catch-up runs beside the bot, not before it: a long backlog must not keep it deaf.
+    sweeper.wake()
 
     async def tick(context: object) -> None:
         await sweeper.run()

@@ -9,6 +9,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+from importlib.metadata import version
 from pathlib import Path
 
 import pytest
@@ -198,6 +199,11 @@ def test_the_console_script_is_installed_and_lists_the_commands(tmp_path: Path) 
     assert result.returncode == 0
     for command in ("run", "db", "org", "i18n"):
         assert command in result.stdout
+
+
+def test_version_is_the_installed_one(tmp_path: Path) -> None:
+    result = ikabot(tmp_path, "--version")
+    assert result.returncode == 0 and result.stdout.strip() == f"ikabot {version('ikabot')}"
 
 
 def test_no_command_is_a_usage_error(tmp_path: Path) -> None:

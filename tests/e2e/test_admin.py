@@ -249,6 +249,7 @@ async def test_bind_with_an_unknown_or_no_code_lists_the_codes(bot: Bot) -> None
     await bot.world.send_text(bot.user(ADMIN), "/bind", chat=group.id)
     reply = await bot.world.wait_for_message(group.id)
     assert "/bind" in (reply.text or "") and "AB, BDP, BKKA, BPI, PT" in (reply.text or "")
+    assert "ID sembang kumpulan ini ialah -1002000000002." in (reply.text or "")
     async with bot.app.services.sessions() as session:
         bound = (await session.exec(select(Division).where(
             col(Division.chat_id) == group.id))).all()
