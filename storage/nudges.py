@@ -15,6 +15,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import BindParameter, ColumnElement, and_, bindparam, func, insert, update
+from sqlalchemy import case as case_when
 from sqlmodel import col, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -229,10 +230,16 @@ async def mark_sent(*, session: AsyncSession, ids: Sequence[int], message_id: in
 async def mark_sent_each(*, session: AsyncSession, sent: Sequence[tuple[Sequence[int], int | None]],
                          now: datetime) -> None:
     """Several messages Telegram has, each (its rows' ids, its message id): one statement."""
-    params = [{"id": row_id, "sent_at": now, "message_id": message_id, "claimed_until": None,
-               "last_error": None} for ids, message_id in sent for row_id in ids]
-    if params:
-        await session.exec(update(NudgeRow), params=params)  # ORM bulk UPDATE by primary key
+    message_of = {row_id: message_id for ids, message_id in sent for row_id in ids
+                  if message_id is not None}
+    ids = [row_id for row_ids, _ in sent for row_id in row_ids]
+    if not ids:
+        return
+    message_id: Any = (case_when(message_of, value=col(NudgeRow.id)) if message_of else None)
+    await session.exec(update(NudgeRow).where(col(NudgeRow.id).in_(ids))
+                       .values(sent_at=now, message_id=message_id, claimed_until=None,
+                               last_error=None)
+                       .execution_options(synchronize_session=False))
 
 
 async def release(*, session: AsyncSession, ids: Sequence[int], error: str,
