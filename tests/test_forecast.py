@@ -10,15 +10,24 @@ import pytest
 from bot.domain.case import StepRun
 from bot.domain.forecast import (
     MIN_HISTORY,
-    Target,
-    back_on_target,
     forecast,
-    new_slips,
     percentile,
     step_history,
 )
 from bot.domain.rules import Decide, Revise, SubmitMemo
-from tests.builders import MANAGER, OFFICER, act, at, procedure, registered, step_through
+from bot.domain.targets import Target, back_on_target, may_set_target, new_slips
+from tests.builders import (
+    AB,
+    ADMIN,
+    MANAGER,
+    OFFICER,
+    OTHER_OFFICER,
+    act,
+    at,
+    procedure,
+    registered,
+    step_through,
+)
 
 PROC = procedure()
 CAL = PROC.calendar
@@ -149,3 +158,9 @@ def test_a_slip_names_the_steps_that_overrun() -> None:
 def test_history_of_runs_ignores_unfinished() -> None:
     run = StepRun("receive", 1, NOW, NOW)
     assert step_history([run], CAL) == {}
+
+
+def test_ab_admins_and_the_lead_division_set_targets() -> None:
+    case = registered(PROC, NOW)
+    assert [may_set_target(a, case) for a in (AB, ADMIN, OFFICER, OTHER_OFFICER, MANAGER)] == [
+        True, True, True, False, False]

@@ -1,0 +1,142 @@
+"""What the reports read: cases in batches, the recent past of each step, and target dates."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
+from datetime import date, datetime
+
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlmodel.sql.expression import SelectOfScalar
+
+from bot.domain.calendar import OfficeCalendar
+from bot.domain.case import Case, CaseStatus, StepRun
+from bot.domain.forecast import run_took
+from bot.domain.targets import Target
+from storage.cases import UnknownCase, _assemble, _case_row
+from storage.models import CaseRow, CaseTarget, EventRow, StepRecord
+
+BATCH = 500  # cases read at a time: their history is in memory only while they are drawn
+RECENT = 200  # most recent done runs of each step the forecast learns from
+
+# A filter's seam: narrows the cases a report reads (default: all), e.g. /status's filters.
+Narrow = Callable[[SelectOfScalar[CaseRow]], SelectOfScalar[CaseRow]]
+
+
+def open_only(statement: SelectOfScalar[CaseRow]) -> SelectOfScalar[CaseRow]:
+    """Only the open cases."""
+    return statement.where(col(CaseRow.status) == CaseStatus.OPEN.value)
+
+
+async def case_batches(*, session: AsyncSession, narrow: Narrow | None = None,
+                       batch: int = BATCH) -> AsyncIterator[list[Case]]:
+    """Every case ``narrow`` lets through, oldest first, ``batch`` at a time (keyset by id)."""
+    last = 0
+    while True:
+        statement = select(CaseRow).where(col(CaseRow.id) > last)
+        if narrow is not None:
+            statement = narrow(statement)
+        statement = (statement.order_by(col(CaseRow.id)).limit(batch)
+                     .execution_options(populate_existing=True))
+        rows = list((await session.exec(statement)).all())
+        if not rows:
+            return
+        last = max(r.id for r in rows if r.id is not None)
+        cases = await _assemble(session, rows)
+        session.expunge_all()  # the batch's rows leave the session with it
+        yield cases
+        if len(rows) < batch:
+            return
+
+
+async def recent_step_times(*, session: AsyncSession, keys: Iterable[str],
+                            calendar: OfficeCalendar, per_step: int = RECENT
+                            ) -> dict[str, list[int]]:
+    """Working days the ``per_step`` most recently done runs of each step took, by step."""
+    history: dict[str, list[int]] = {}
+    for key in keys:
+        statement = (
+            select(StepRecord.started_at, StepRecord.done_at, StepRecord.data)
+            .where(col(StepRecord.step) == key, col(StepRecord.done_at).is_not(None))
+            .order_by(col(StepRecord.done_at).desc()).limit(per_step)
+        )
+        for started, done, data in (await session.exec(statement)).all():
+            took = run_took(StepRun(key, 0, started, started, done, None, data), calendar)
+            if took is not None:
+                history.setdefault(key, []).append(took)
+    return history
+
+
+async def done_runs_since(*, session: AsyncSession, since: datetime) -> list[StepRun]:
+    """Step runs done since ``since`` (the digest's year), without their cases."""
+    statement = select(StepRecord).where(col(StepRecord.done_at) >= since)
+    return [StepRun(r.step, r.round, r.started_at, r.due_at, r.done_at, r.done_by, r.data)
+            for r in (await session.exec(statement)).all()]
+
+
+# --- target dates --------------------------------------------------------------------------
+
+
+async def targets(*, session: AsyncSession, refs: Iterable[str] | None = None
+                  ) -> dict[str, Target]:
+    """The target dates of the cases among ``refs`` (every case's when None), by reference."""
+    statement = select(CaseRow.ref, CaseTarget).join(
+        CaseTarget, col(CaseTarget.case_id) == col(CaseRow.id))
+    if refs is not None:
+        statement = statement.where(col(CaseRow.ref).in_(sorted(set(refs))))
+    return {ref: Target(ref, t.target_on, t.warned_late)
+            for ref, t in (await session.exec(statement)).all()}
+
+
+async def set_target(*, session: AsyncSession, ref: str, on: date, by: int, now: datetime
+                     ) -> Target:
+    """Set (or move) case ``ref``'s target date, with its event, in the caller's transaction.
+
+    A moved target forgets the slip last warned: the new date gets its own warning.
+    """
+    row = await _case_row(session, ref)
+    if row is None or row.id is None:
+        raise UnknownCase(ref)
+    target = await session.get(CaseTarget, row.id)
+    before = target.target_on.isoformat() if target is not None else None
+    if target is None:
+        target = CaseTarget(case_id=row.id, target_on=on, set_by=by, set_at=now)
+    else:
+        target.target_on, target.set_by, target.set_at = on, by, now
+        target.warned_late = target.warned_at = None
+    session.add(target)
+    session.add(EventRow(case_id=row.id, at=now, actor_id=by, kind="target_set",
+                         data={"target": on.isoformat(), "before": before}))
+    await session.flush()
+    return Target(ref, on)
+
+
+async def _target_row(session: AsyncSession, ref: str) -> CaseTarget | None:
+    row = await _case_row(session, ref)
+    return None if row is None or row.id is None else await session.get(CaseTarget, row.id)
+
+
+async def mark_slip_warned(*, session: AsyncSession, ref: str, late: date, now: datetime
+                           ) -> None:
+    """Record that the slip to ``late`` was warned: no second warning until the next slip."""
+    target = await _target_row(session, ref)
+    if target is None:
+        raise UnknownCase(ref)
+    target.warned_late, target.warned_at = late, now
+    session.add(target)
+    await session.flush()
+
+
+async def clear_slip(*, session: AsyncSession, ref: str) -> None:
+    """The case is back on target: its next slip is a new one."""
+    target = await _target_row(session, ref)
+    if target is not None:
+        target.warned_late = target.warned_at = None
+        session.add(target)
+        await session.flush()
+
+
+def target_dates(found: Mapping[str, Target]) -> dict[str, date]:
+    """Just the dates, by reference."""
+    return {ref: t.on for ref, t in found.items()}
+
