@@ -61,7 +61,7 @@ async def recent_step_times(*, session: AsyncSession, keys: Iterable[str],
             .order_by(col(StepRecord.done_at).desc()).limit(per_step)
         )
         for started, done, data in (await session.exec(statement)).all():
-            took = run_took(StepRun(key, 0, started, started, done, None, data), calendar)
+            took = run_took(StepRun(key, 0, started, started, done, None, dict(data)), calendar)
             if took is not None:
                 history.setdefault(key, []).append(took)
     return history
