@@ -36,6 +36,7 @@ from handlers import (
     gate,
     menus,
     reminders,
+    reports,
     start,
     status,
     steps,
@@ -86,7 +87,7 @@ def handler_groups() -> list[tuple[int, list[BaseHandler[Any, Any, Any]]]]:
         # only; then the plain commands (/status), and last the /cancel that no conversation
         # took, which must come after every conversation's own /cancel.
         (0, [*steps.handlers(), *approvals.handlers(), *admin.handlers(), *cases.handlers(),
-             *start.handlers(), *status.HANDLERS, cases.NOTHING_TO_CANCEL]),
+             *start.handlers(), *status.HANDLERS, *reports.HANDLERS, cases.NOTHING_TO_CANCEL]),
     ]
 
 
