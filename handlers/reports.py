@@ -99,35 +99,32 @@ async def write_register(out: IO[bytes], *, sessions: Sessions, procedure: Proce
     names = directory.names(t)
     history = await read_history(sessions, procedure)
     sop, tz = procedure.sop, procedure.calendar.tz
-    book = RegisterWorkbook(t) if fmt == "xlsx" else None
     text = io.StringIO()
-    sheet = RegisterCsv(t, text) if book is None else None
+    sheet: RegisterWorkbook | RegisterCsv | None = None  # made with the first case: none, no file
     count = 0
 
-    def draw(cases: list[Case], dates: dict[str, Target]) -> None:
+    def draw(sheet: RegisterWorkbook | RegisterCsv, cases: list[Case],
+             dates: dict[str, Target]) -> None:
         for case in cases:
             target = dates.get(case.ref)
             line = case_line(case, procedure, now, forecast(case, history, procedure, now),
                              target.on if target else None)
-            values = case_values(line, t, sop, names)
-            if book is not None:
-                book.add_case(values)
+            sheet.add_case(case_values(line, t, sop, names))
+            if isinstance(sheet, RegisterWorkbook):
                 for step in step_lines(case, procedure, now):
-                    book.add_step(step_values(step, t, sop, names, tz))
-            else:
-                assert sheet is not None
-                sheet.add_case(values)
+                    sheet.add_step(step_values(step, t, sop, names, tz))
 
     async with sessions() as session:
         async for cases in case_batches(session=session, narrow=narrow):
+            if sheet is None:
+                sheet = RegisterWorkbook(t) if fmt == "xlsx" else RegisterCsv(t, text)
             dates = await targets(session=session, refs=[c.ref for c in cases])
-            await asyncio.to_thread(draw, cases, dates)
+            await asyncio.to_thread(draw, sheet, cases, dates)
             count += len(cases)
-    if count:
-        if book is not None:
-            await asyncio.to_thread(book.save, out)
-        else:
-            out.write(text.getvalue().encode(CSV_ENCODING))
+    if isinstance(sheet, RegisterWorkbook):
+        await asyncio.to_thread(sheet.save, out)
+    elif sheet is not None:
+        out.write(text.getvalue().encode(CSV_ENCODING))
     return count
 
 
