@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
+
+from hypothesis import given
+from hypothesis import strategies as st
 
 from bot.domain.agenda import deadline_uid, deadlines, follows
 from bot.domain.case import CaseStatus, Phase
@@ -120,3 +123,13 @@ def test_calendar_deadlines_by_who_follows_the_case() -> None:
     assert len(deadlines([bkka], MANAGER, numbers, CAL)) == 1
     assert not follows(VIEWER, bkka)
     assert bkka.phase is Phase.WORK
+
+
+@given(st.dates(date(2024, 1, 1), date(2027, 12, 31)), st.integers(-30, 900))
+def test_working_days_between_counts_each_office_day_once(start: date, days: int) -> None:
+    end = start + timedelta(days=days)
+    counted, day = 0, start
+    while day < end:
+        day += timedelta(days=1)
+        counted += CAL.is_working_day(day)
+    assert CAL.working_days_between(start, end) == counted

@@ -13,6 +13,7 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import lru_cache
 
 from bot.domain.calendar import OfficeCalendar
 from bot.domain.case import Case, Phase, StepRun
@@ -88,6 +89,12 @@ class Forecast:
 def _bounds(durations: Sequence[int] | None) -> tuple[int, int] | None:
     if durations is None or len(durations) < MIN_HISTORY:
         return None
+    return _percentiles(tuple(durations))
+
+
+@lru_cache(maxsize=256)
+def _percentiles(durations: tuple[int, ...]) -> tuple[int, int]:
+    # An export forecasts thousands of cases from the same history: sort it once.
     return math.ceil(percentile(durations, LIKELY)), math.ceil(percentile(durations, LATE))
 
 
