@@ -2,49 +2,74 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping
+from collections import defaultdict
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from datetime import date, datetime
+from typing import Any
 
+from sqlalchemy import Select, Table
+from sqlalchemy import select as select_rows
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
-from sqlmodel.sql.expression import SelectOfScalar
 
 from bot.domain.calendar import OfficeCalendar
 from bot.domain.case import Case, CaseStatus, StepRun
 from bot.domain.forecast import run_took
 from bot.domain.targets import Target
-from storage.cases import UnknownCase, _assemble, _case_row
-from storage.models import CaseRow, CaseTarget, EventRow, StepRecord
+from storage.cases import UnknownCase, _case_row, _to_case
+from storage.models import Approval, CaseRow, CaseTarget, EventRow, InputRequest, StepRecord
 
 BATCH = 500  # cases read at a time: their history is in memory only while they are drawn
 RECENT = 200  # most recent done runs of each step the forecast learns from
 
 # A filter's seam: narrows the cases a report reads (default: all), e.g. /status's filters.
-Narrow = Callable[[SelectOfScalar[CaseRow]], SelectOfScalar[CaseRow]]
+# It gets a SELECT of the cases table and adds its WHERE clauses on CaseRow's columns.
+Narrow = Callable[[Select[Any]], Select[Any]]
+
+_CASES: Table = CaseRow.__table__  # type: ignore[attr-defined]
+_STEPS: Table = StepRecord.__table__  # type: ignore[attr-defined]
+_INPUTS: Table = InputRequest.__table__  # type: ignore[attr-defined]
+_APPROVALS: Table = Approval.__table__  # type: ignore[attr-defined]
 
 
-def open_only(statement: SelectOfScalar[CaseRow]) -> SelectOfScalar[CaseRow]:
+def open_only(statement: Select[Any]) -> Select[Any]:
     """Only the open cases."""
     return statement.where(col(CaseRow.status) == CaseStatus.OPEN.value)
 
 
+async def _history(session: AsyncSession, table: Table, ids: Sequence[int]
+                   ) -> dict[int, list[Any]]:
+    """The rows of ``table`` for these cases, grouped by case, in the order written."""
+    grouped: dict[int, list[Any]] = defaultdict(list)
+    statement = select_rows(table).where(table.c.case_id.in_(ids)).order_by(table.c.id)
+    for row in (await (await session.connection()).execute(statement)).all():
+        grouped[row.case_id].append(row)
+    return grouped
+
+
 async def case_batches(*, session: AsyncSession, narrow: Narrow | None = None,
                        batch: int = BATCH) -> AsyncIterator[list[Case]]:
-    """Every case ``narrow`` lets through, oldest first, ``batch`` at a time (keyset by id)."""
+    """Every case ``narrow`` lets through, oldest first, ``batch`` at a time (keyset by id).
+
+    Read as plain rows, not ORM objects (a third of an export's reading time went to building
+    and tracking those); the rows have the models' column names, which is all _to_case reads.
+    """
     last = 0
     while True:
-        statement = select(CaseRow).where(col(CaseRow.id) > last)
+        statement = select_rows(_CASES).where(_CASES.c.id > last)
         if narrow is not None:
             statement = narrow(statement)
-        statement = (statement.order_by(col(CaseRow.id)).limit(batch)
-                     .execution_options(populate_existing=True))
-        rows = list((await session.exec(statement)).all())
+        rows = (await (await session.connection()).execute(
+            statement.order_by(_CASES.c.id).limit(batch))).all()
         if not rows:
             return
-        last = max(r.id for r in rows if r.id is not None)
-        cases = await _assemble(session, rows)
-        session.expunge_all()  # the batch's rows leave the session with it
-        yield cases
+        ids = [r.id for r in rows]
+        last = ids[-1]
+        steps = await _history(session, _STEPS, ids)
+        inputs = await _history(session, _INPUTS, ids)
+        approvals = await _history(session, _APPROVALS, ids)
+        yield [_to_case(r, steps[r.id], inputs[r.id], approvals[r.id])  # type: ignore[arg-type]
+               for r in rows]
         if len(rows) < batch:
             return
 
