@@ -347,9 +347,9 @@ async def _export(settings: Settings, sop: Sop, path: Path, fmt: str, lang: str 
     part = path.with_name(path.name + ".part")
     try:
         with part.open("wb") as out:
-            count = await write_register(out, sessions=session_factory(engine),
-                                         procedure=procedure, t=translator,
-                                         now=datetime.now(UTC), fmt=fmt)
+            count = (await write_register(out, sessions=session_factory(engine),
+                                          procedure=procedure, t=translator,
+                                          now=datetime.now(UTC), fmt=fmt)).cases
     finally:
         await engine.dispose()
     if count:

@@ -35,10 +35,11 @@ from handlers.drawing.register_sheet import (
     CSV_ENCODING,
     Names,
     RegisterCsv,
-    RegisterWorkbook,
     case_values,
+    sheet_specs,
     step_values,
 )
+from handlers.drawing.register_workbook import Rows, WorkbookProcess
 from handlers.drawing.timeline_chart import render_timeline
 from storage.cases import Sessions, UnknownCase, load_case
 from storage.models import Division
@@ -91,41 +92,64 @@ async def read_history(sessions: Sessions, procedure: Procedure) -> History:
                                        calendar=procedure.calendar)
 
 
+@dataclass(frozen=True)
+class Written:
+    """What an export wrote: how many cases, and what the workbook's writer process used."""
+
+    cases: int
+    writer_peak_mb: float | None = None  # None for CSV, written in this process
+    writer_cpu_s: float | None = None
+
+
 async def write_register(out: IO[bytes], *, sessions: Sessions, procedure: Procedure,
                          t: Translator, now: datetime, fmt: str = "xlsx",
-                         narrow: Narrow | None = None) -> int:
-    """Write the register of the cases ``narrow`` lets through to ``out``; how many cases."""
+                         narrow: Narrow | None = None) -> Written:
+    """Write the register of the cases ``narrow`` lets through to ``out`` (none: nothing)."""
     directory = await read_directory(sessions)
     names = directory.names(t)
     history = await read_history(sessions, procedure)
     sop, tz = procedure.sop, procedure.calendar.tz
     text = io.StringIO()
-    sheet: RegisterWorkbook | RegisterCsv | None = None  # made with the first case: none, no file
+    # Made with the first case (no cases, no file): the CSV here, the workbook in a child.
+    sheet: WorkbookProcess | RegisterCsv | None = None
     count = 0
 
-    def draw(sheet: RegisterWorkbook | RegisterCsv, cases: list[Case],
-             dates: dict[str, Target]) -> None:
+    def rows(cases: list[Case], dates: dict[str, Target]) -> tuple[Rows, Rows]:
+        case_rows: Rows = []
+        step_rows: Rows = []
         for case in cases:
             target = dates.get(case.ref)
             line = case_line(case, procedure, now, forecast(case, history, procedure, now),
                              target.on if target else None)
-            sheet.add_case(case_values(line, t, sop, names))
-            if isinstance(sheet, RegisterWorkbook):
-                for step in step_lines(case, procedure, now):
-                    sheet.add_step(step_values(step, t, sop, names, tz))
+            case_rows.append(case_values(line, t, sop, names))
+            if fmt == "xlsx":
+                step_rows += [step_values(step, t, sop, names, tz)
+                              for step in step_lines(case, procedure, now)]
+        return case_rows, step_rows
 
-    async with sessions() as session:
-        async for cases in case_batches(session=session, narrow=narrow):
-            if sheet is None:
-                sheet = RegisterWorkbook(t) if fmt == "xlsx" else RegisterCsv(t, text)
-            dates = await targets(session=session, refs=[c.ref for c in cases])
-            await asyncio.to_thread(draw, sheet, cases, dates)
-            count += len(cases)
-    if isinstance(sheet, RegisterWorkbook):
-        await asyncio.to_thread(sheet.save, out)
-    elif sheet is not None:
-        out.write(text.getvalue().encode(CSV_ENCODING))
-    return count
+    try:
+        async with sessions() as session:
+            async for cases in case_batches(session=session, narrow=narrow):
+                if sheet is None:
+                    sheet = (WorkbookProcess(*sheet_specs(t)) if fmt == "xlsx"
+                             else RegisterCsv(t, text))
+                dates = await targets(session=session, refs=[c.ref for c in cases])
+                case_rows, step_rows = await asyncio.to_thread(rows, cases, dates)
+                if isinstance(sheet, WorkbookProcess):
+                    await asyncio.to_thread(sheet.send, case_rows, step_rows)
+                else:
+                    for values in case_rows:
+                        sheet.add_case(values)
+                count += len(cases)
+        if isinstance(sheet, WorkbookProcess):
+            peak, cpu = await asyncio.to_thread(sheet.finish, out)
+            return Written(count, peak, cpu)
+        if sheet is not None:
+            out.write(text.getvalue().encode(CSV_ENCODING))
+        return Written(count)
+    finally:
+        if isinstance(sheet, WorkbookProcess):
+            sheet.close()
 
 
 def _actor(context: IkaContext) -> Actor | None:
@@ -153,8 +177,9 @@ async def export(update: Update, context: IkaContext) -> None:
     services = context.services
     now = services.now()
     out = io.BytesIO()
-    count = await write_register(out, sessions=services.sessions, procedure=services.procedure,
-                                 t=t, now=now, fmt=fmt)
+    written = await write_register(out, sessions=services.sessions,
+                                   procedure=services.procedure, t=t, now=now, fmt=fmt)
+    count = written.cases
     if not count:
         await message.reply_text(t.gettext("There are no cases to put in the register yet."))
         return

@@ -74,9 +74,9 @@ def refused_once() -> Case:
 
 async def _workbook(sessions: Sessions, t: Translator, **options: object) -> tuple[int, bytes]:
     out = io.BytesIO()
-    count = await write_register(out, sessions=sessions, procedure=PROC, t=t, now=NOW,
-                                 **options)  # type: ignore[arg-type]
-    return count, out.getvalue()
+    written = await write_register(out, sessions=sessions, procedure=PROC, t=t, now=NOW,
+                                   **options)  # type: ignore[arg-type]
+    return written.cases, out.getvalue()
 
 
 # --- the register ----------------------------------------------------------------------------

@@ -1,20 +1,13 @@
-"""The register drawn as a workbook (openpyxl, streamed) or as CSV: headers in the reader's
-language, real dates, sized columns, the header row frozen and filtered."""
+"""The register's rows as cells: headers in the reader's language, labels, names, local times;
+and the cases as CSV. The workbook itself is written by handlers.drawing.register_workbook."""
 
 from __future__ import annotations
 
 import csv
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time, tzinfo
-from typing import IO, Any
-
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.cell.cell import Cell
-from openpyxl.styles import Font
-from openpyxl.utils import get_column_letter
-from openpyxl.worksheet._write_only import WriteOnlyWorksheet
+from datetime import date, datetime, tzinfo
+from typing import IO
 
 from bot.domain.register import CaseLine, StepLine
 from bot.domain.sop import Sop
@@ -27,12 +20,9 @@ from bot.messages import (
     status_label,
     step_heading,
 )
+from handlers.drawing.register_workbook import SheetSpec, Value
 
 CSV_ENCODING = "utf-8-sig"  # with a byte-order mark: Excel then reads it as UTF-8
-DATE_FORMAT = "dd/mm/yyyy"
-MOMENT_FORMAT = "dd/mm/yyyy hh:mm"
-
-Value = str | int | date | datetime | None
 
 
 @dataclass(frozen=True)
@@ -107,68 +97,13 @@ def _local(moment: datetime, tz: tzinfo) -> datetime:
     return moment.astimezone(tz).replace(tzinfo=None)
 
 
-class RegisterWorkbook:
-    """A workbook written as rows arrive (openpyxl's write-only mode: memory stays flat)."""
+def sheet_specs(t: Translator) -> tuple[SheetSpec, SheetSpec]:
+    """The two sheets' titles, headers and widths, in ``t``'s language."""
+    def spec(title: str, columns: Sequence[Column]) -> SheetSpec:
+        return SheetSpec(title, tuple(t.gettext(c.header) for c in columns),
+                         tuple(c.width for c in columns))
 
-    def __init__(self, t: Translator) -> None:
-        self._book = Workbook(write_only=True)
-        self._cases = self._sheet(t.gettext("Cases"), CASE_COLUMNS, t)
-        self._steps = self._sheet(t.gettext("Steps"), STEP_COLUMNS, t)
-        self._rows = {id(self._cases): 1, id(self._steps): 1}
-        self._formatted: dict[int, dict[tuple[int, bool], Cell]] = {}
-
-    def _sheet(self, title: str, columns: Sequence[Column], t: Translator
-               ) -> WriteOnlyWorksheet:
-        sheet: WriteOnlyWorksheet = self._book.create_sheet(title)
-        headers = [t.gettext(c.header) for c in columns]
-        for n, (column, header) in enumerate(zip(columns, headers, strict=True), start=1):
-            dimension = sheet.column_dimensions[get_column_letter(n)]  # type: ignore[attr-defined]
-            dimension.width = max(column.width, len(header) + 2)
-        sheet.freeze_panes = "A2"
-        bold = Font(bold=True)
-        cells = []
-        for header in headers:
-            cell = WriteOnlyCell(sheet, value=header)
-            cell.font = bold
-            cells.append(cell)
-        sheet.append(cells)
-        return sheet
-
-    def _append(self, sheet: WriteOnlyWorksheet, values: Sequence[Value]) -> None:
-        # One formatted cell per column, reused: a write-only sheet writes each row as it is
-        # appended, and making a styled cell per date was a third of the workbook's time.
-        formatted = self._formatted.setdefault(id(sheet), {})
-        cells: list[Any] = []
-        for n, value in enumerate(values):
-            if isinstance(value, date):
-                moment = isinstance(value, datetime)
-                cell = formatted.get((n, moment))
-                if cell is None:
-                    cell = formatted[n, moment] = WriteOnlyCell(sheet)
-                    cell.number_format = MOMENT_FORMAT if moment else DATE_FORMAT
-                # a date is a day number in Excel: midnight of it, shown without the time
-                cell.value = value if moment else datetime.combine(value, time())
-                cells.append(cell)
-            else:
-                cells.append(value)
-        sheet.append(cells)
-        self._rows[id(sheet)] += 1
-
-    def add_case(self, values: Sequence[Value]) -> None:
-        """A row of the cases sheet."""
-        self._append(self._cases, values)
-
-    def add_step(self, values: Sequence[Value]) -> None:
-        """A row of the steps sheet."""
-        self._append(self._steps, values)
-
-    def save(self, out: IO[bytes]) -> None:
-        """Filter every column of both sheets and write the workbook to ``out``."""
-        for sheet, columns in ((self._cases, CASE_COLUMNS), (self._steps, STEP_COLUMNS)):
-            last = get_column_letter(len(columns))
-            sheet.auto_filter.ref = (  # type: ignore[attr-defined]
-                f"A1:{last}{self._rows[id(sheet)]}")
-        self._book.save(out)
+    return spec(t.gettext("Cases"), CASE_COLUMNS), spec(t.gettext("Steps"), STEP_COLUMNS)
 
 
 class RegisterCsv:
