@@ -2,8 +2,8 @@
 .ics), a case's timeline picture (the button under /status REF), /target and the forecast lines.
 
 Reading and drawing are apart: storage.reports reads cases in batches, bot.domain computes what
-each row, bar or event holds, handlers.drawing draws it. CPU-heavy drawing runs in a thread so
-the bot keeps answering meanwhile.
+each row, bar or event holds, handlers.drawing draws it. Charts are drawn in a thread and the
+workbook in a child process, so the bot keeps answering meanwhile.
 """
 
 from __future__ import annotations
@@ -55,7 +55,6 @@ from storage.reports import (
 
 EXPORTERS = frozenset({Role.AB, Role.MANAGEMENT, Role.ADMIN})
 FORMATS = ("xlsx", "csv")
-XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 # --- the register -------------------------------------------------------------------------
@@ -131,25 +130,25 @@ async def write_register(out: IO[bytes], *, sessions: Sessions, procedure: Proce
         async with sessions() as session:
             async for cases in case_batches(session=session, narrow=narrow):
                 if sheet is None:
-                    sheet = (WorkbookProcess(*sheet_specs(t)) if fmt == "xlsx"
+                    sheet = (await WorkbookProcess.start(*sheet_specs(t)) if fmt == "xlsx"
                              else RegisterCsv(t, text))
                 dates = await targets(session=session, refs=[c.ref for c in cases])
                 case_rows, step_rows = await asyncio.to_thread(rows, cases, dates)
                 if isinstance(sheet, WorkbookProcess):
-                    await asyncio.to_thread(sheet.send, case_rows, step_rows)
+                    await sheet.send(case_rows, step_rows)
                 else:
                     for values in case_rows:
                         sheet.add_case(values)
                 count += len(cases)
         if isinstance(sheet, WorkbookProcess):
-            peak, cpu = await asyncio.to_thread(sheet.finish, out)
+            peak, cpu = await sheet.finish(out)
             return Written(count, peak, cpu)
         if sheet is not None:
             out.write(text.getvalue().encode(CSV_ENCODING))
         return Written(count)
     finally:
         if isinstance(sheet, WorkbookProcess):
-            sheet.close()
+            await sheet.close()
 
 
 def _actor(context: IkaContext) -> Actor | None:

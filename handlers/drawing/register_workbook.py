@@ -5,21 +5,23 @@ process it would hold the interpreter for seconds while other people's taps wait
 could not overlap the reading. So the bot reads cases and computes each row's values, and
 sends them in batches down a pipe to a child process that only writes: the two run on two
 cores at once. This module imports only openpyxl and the standard library, so the child starts
-quickly.
+quickly and stays small.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
-import multiprocessing
+import json
 import os
+import pickle
 import resource
 import shutil
+import sys
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time
-from multiprocessing.connection import Connection
 from typing import IO, Any
 
 from openpyxl import Workbook
@@ -106,65 +108,77 @@ class RegisterWorkbook:
         self._book.save(out)
 
 
-def _write(connection: Connection, cases: SheetSpec, steps: SheetSpec, path: str) -> None:
-    """The child: rows from the pipe into the workbook until None, then save and report."""
-    try:
-        book = RegisterWorkbook(cases, steps)
-        while (batch := connection.recv()) is not None:
-            book.add(*batch)
-        with open(path, "wb") as out:
-            book.save(out)
-        usage = resource.getrusage(resource.RUSAGE_SELF)
-        connection.send(("saved", (usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime)))
-    except EOFError:
-        return  # the parent gave up on this export
-    except BaseException as exc:  # the parent raises it: the child only reports
-        with contextlib.suppress(OSError):
-            connection.send(("failed", f"{type(exc).__name__}: {exc}"))
-    finally:
-        connection.close()
-
-
 class WorkbookProcess:
-    """A child process writing one workbook; its methods block (call them in a thread)."""
+    """A child process writing one workbook, fed pickled batches of rows on its stdin.
 
-    def __init__(self, cases: SheetSpec, steps: SheetSpec) -> None:
-        descriptor, self._path = tempfile.mkstemp(suffix=".xlsx")
+    Started as ``python -m handlers.drawing.register_workbook PATH``, so it imports this module
+    and openpyxl only (not the bot's main module, as multiprocessing's spawn would). The rows
+    are the parent's own values of plain types; nothing else writes to the pipe.
+    """
+
+    def __init__(self, process: asyncio.subprocess.Process, path: str) -> None:
+        self._process, self._path = process, path
+
+    @classmethod
+    async def start(cls, cases: SheetSpec, steps: SheetSpec) -> WorkbookProcess:
+        """Start the child, and tell it the sheets' titles, headers and widths."""
+        descriptor, path = tempfile.mkstemp(suffix=".xlsx")
         os.close(descriptor)
-        # spawn, not fork: the bot's process has threads and an event loop a fork would copy
-        context = multiprocessing.get_context("spawn")
-        self._connection, child = context.Pipe()
-        self._process = context.Process(target=_write, args=(child, cases, steps, self._path),
-                                        name="ikabot-workbook", daemon=True)
-        self._process.start()
-        child.close()
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", __spec__.name if __spec__ else __name__, path,
+            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE)
+        writer = cls(process, path)
+        await writer._put((cases, steps))
+        return writer
 
-    def send(self, cases: Rows, steps: Rows) -> None:
+    async def _put(self, message: object) -> None:
+        stdin = self._process.stdin
+        assert stdin is not None
+        stdin.write(pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL))
+        await stdin.drain()  # waits while the child is behind: memory stays flat
+
+    async def send(self, cases: Rows, steps: Rows) -> None:
         """A batch of rows for the child to write."""
-        self._connection.send((cases, steps))
+        await self._put((cases, steps))
 
-    def finish(self, out: IO[bytes]) -> tuple[float, float]:
+    async def finish(self, out: IO[bytes]) -> tuple[float, float]:
         """Save the workbook, copy it into ``out``; the child's peak memory (MB) and CPU (s)."""
         try:
-            self._connection.send(None)
-            outcome, detail = self._connection.recv()
-            if outcome != "saved":
-                raise RuntimeError(f"the workbook could not be written: {detail}")
+            await self._put(None)
+            assert self._process.stdin is not None
+            self._process.stdin.close()
+            report, _ = await self._process.communicate()
+            if self._process.returncode != 0:
+                raise RuntimeError(
+                    f"the workbook's writer failed (exit status {self._process.returncode})")
             with open(self._path, "rb") as saved:
                 shutil.copyfileobj(saved, out)
-            peak, cpu = detail
+            peak, cpu = json.loads(report)
             return float(peak), float(cpu)
-        except EOFError as exc:
-            raise RuntimeError("the workbook's writer stopped without saving it") from exc
         finally:
-            self.close()
+            await self.close()
 
-    def close(self) -> None:
+    async def close(self) -> None:
         """Stop the child (if it still runs) and remove its file."""
-        self._connection.close()
-        self._process.join(timeout=5)
-        if self._process.is_alive():
-            self._process.kill()
-            self._process.join()
+        if self._process.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                self._process.kill()
+            await self._process.wait()
         if os.path.exists(self._path):
             os.unlink(self._path)
+
+
+def main(path: str) -> None:
+    """The child: sheet specs, then batches of rows until None, from stdin; save to ``path``."""
+    source = sys.stdin.buffer
+    book = RegisterWorkbook(*pickle.load(source))
+    while (batch := pickle.load(source)) is not None:
+        book.add(*batch)
+    with open(path, "wb") as out:
+        book.save(out)
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    print(json.dumps([usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime]))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])

@@ -8,6 +8,7 @@ import math
 import textwrap
 from datetime import date, timedelta
 
+import matplotlib
 from matplotlib.dates import date2num
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
@@ -18,6 +19,10 @@ from bot.domain.sop import Capture, Sop
 from bot.domain.timeline import Bar, Timeline
 from bot.i18n import Translator
 from bot.messages import step_title
+
+# No display: the Agg backend, chosen before pyplot could ever be imported. Charts here are
+# Figure objects drawn on their own canvas, never pyplot's global state, so threads may draw.
+matplotlib.use("Agg")
 
 ON_TIME, LATE, OPEN = "#2e7d32", "#c62828", "#1565c0"
 WEEKEND, HOLIDAY = "#eeeeee", "#ffe0b2"
