@@ -30,7 +30,6 @@ from bot.domain.timeline import timeline
 from bot.i18n import Translator
 from bot.messages import step_heading
 from handlers.cards import division_name, esc
-from handlers.drawing.deadlines_ics import render_deadlines
 from handlers.drawing.register_sheet import (
     CSV_ENCODING,
     Names,
@@ -39,8 +38,7 @@ from handlers.drawing.register_sheet import (
     sheet_specs,
     step_values,
 )
-from handlers.drawing.register_workbook import Rows, WorkbookProcess
-from handlers.drawing.timeline_chart import render_timeline
+from handlers.drawing.workbook_process import Rows, WorkbookProcess
 from storage.cases import Sessions, UnknownCase, load_case
 from storage.models import Division
 from storage.org import list_divisions, list_users
@@ -53,6 +51,9 @@ from storage.reports import (
     targets,
 )
 
+# LAZY: matplotlib and icalendar are imported when a chart or a calendar is first drawn, and
+# openpyxl only in the workbook's own process: together they would add ~90 MB to every bot
+# process (and to the reminder sweep's memory), most of which never draws one.
 EXPORTERS = frozenset({Role.AB, Role.MANAGEMENT, Role.ADMIN})
 FORMATS = ("xlsx", "csv")
 
@@ -213,6 +214,8 @@ async def send_calendar(update: Update, context: IkaContext) -> None:
         await message.reply_text(t.gettext("There are no open steps for your calendar."))
         return
     found.sort(key=lambda d: (d.due, d.ref))
+    from handlers.drawing.deadlines_ics import render_deadlines  # see LAZY
+
     ics = render_deadlines(found, procedure.sop, t, bot_link(context), services.now())
     await message.reply_document(
         ics, filename="ikabot-deadlines.ics",
@@ -258,6 +261,8 @@ async def send_timeline(update: Update, context: IkaContext) -> None:
                            show_alert=True)
         return
     await query.answer()
+    from handlers.drawing.timeline_chart import render_timeline  # see LAZY
+
     picture = timeline(case, services.procedure, services.now())
     png = await asyncio.to_thread(render_timeline, picture, services.procedure.sop, t)
     chat = update.effective_chat

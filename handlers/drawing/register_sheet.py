@@ -20,7 +20,7 @@ from bot.messages import (
     status_label,
     step_heading,
 )
-from handlers.drawing.register_workbook import SheetSpec, Value
+from handlers.drawing.workbook_process import SheetSpec, Value
 
 CSV_ENCODING = "utf-8-sig"  # with a byte-order mark: Excel then reads it as UTF-8
 

@@ -1,26 +1,18 @@
-"""The register's workbook, written by openpyxl in a process of its own.
+"""The register's workbook, written by openpyxl in the child process workbook_process starts.
 
-openpyxl spends ~15 µs of CPU on each cell, most of an export's time: written in the bot's
-process it would hold the interpreter for seconds while other people's taps wait, and it
-could not overlap the reading. So the bot reads cases and computes each row's values, and
-sends them in batches down a pipe to a child process that only writes: the two run on two
-cores at once. This module imports only openpyxl and the standard library, so the child starts
-quickly and stays small.
+``python -m handlers.drawing.register_workbook PATH`` reads the sheets' specs and then batches
+of rows, pickled, on stdin, and saves the workbook to PATH (see workbook_process for why).
+This module imports only openpyxl and the standard library, so the child stays small.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
-import os
 import pickle
 import resource
-import shutil
 import sys
-import tempfile
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import date, datetime, time
 from typing import IO, Any
 
@@ -31,20 +23,10 @@ from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
+from handlers.drawing.workbook_process import Rows, SheetSpec, Value
+
 DATE_FORMAT = "dd/mm/yyyy"
 MOMENT_FORMAT = "dd/mm/yyyy hh:mm"
-
-Value = str | int | date | datetime | None
-Rows = list[list[Value]]
-
-
-@dataclass(frozen=True)
-class SheetSpec:
-    """A sheet's title, its headers (already in the reader's language) and column widths."""
-
-    title: str
-    headers: tuple[str, ...]
-    widths: tuple[int, ...]
 
 
 class RegisterWorkbook:
@@ -108,66 +90,6 @@ class RegisterWorkbook:
         self._book.save(out)
 
 
-class WorkbookProcess:
-    """A child process writing one workbook, fed pickled batches of rows on its stdin.
-
-    Started as ``python -m handlers.drawing.register_workbook PATH``, so it imports this module
-    and openpyxl only (not the bot's main module, as multiprocessing's spawn would). The rows
-    are the parent's own values of plain types; nothing else writes to the pipe.
-    """
-
-    def __init__(self, process: asyncio.subprocess.Process, path: str) -> None:
-        self._process, self._path = process, path
-
-    @classmethod
-    async def start(cls, cases: SheetSpec, steps: SheetSpec) -> WorkbookProcess:
-        """Start the child, and tell it the sheets' titles, headers and widths."""
-        descriptor, path = tempfile.mkstemp(suffix=".xlsx")
-        os.close(descriptor)
-        process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", __spec__.name if __spec__ else __name__, path,
-            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE)
-        writer = cls(process, path)
-        await writer._put((cases, steps))
-        return writer
-
-    async def _put(self, message: object) -> None:
-        stdin = self._process.stdin
-        assert stdin is not None
-        stdin.write(pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL))
-        await stdin.drain()  # waits while the child is behind: memory stays flat
-
-    async def send(self, cases: Rows, steps: Rows) -> None:
-        """A batch of rows for the child to write."""
-        await self._put((cases, steps))
-
-    async def finish(self, out: IO[bytes]) -> tuple[float, float]:
-        """Save the workbook, copy it into ``out``; the child's peak memory (MB) and CPU (s)."""
-        try:
-            await self._put(None)
-            assert self._process.stdin is not None
-            self._process.stdin.close()
-            report, _ = await self._process.communicate()
-            if self._process.returncode != 0:
-                raise RuntimeError(
-                    f"the workbook's writer failed (exit status {self._process.returncode})")
-            with open(self._path, "rb") as saved:
-                shutil.copyfileobj(saved, out)
-            peak, cpu = json.loads(report)
-            return float(peak), float(cpu)
-        finally:
-            await self.close()
-
-    async def close(self) -> None:
-        """Stop the child (if it still runs) and remove its file."""
-        if self._process.returncode is None:
-            with contextlib.suppress(ProcessLookupError):
-                self._process.kill()
-            await self._process.wait()
-        if os.path.exists(self._path):
-            os.unlink(self._path)
-
-
 def main(path: str) -> None:
     """The child: sheet specs, then batches of rows until None, from stdin; save to ``path``."""
     source = sys.stdin.buffer
@@ -177,7 +99,17 @@ def main(path: str) -> None:
     with open(path, "wb") as out:
         book.save(out)
     usage = resource.getrusage(resource.RUSAGE_SELF)
-    print(json.dumps([usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime]))
+    print(json.dumps([_peak_mb(usage.ru_maxrss / 1024), usage.ru_utime + usage.ru_stime]))
+
+
+def _peak_mb(fallback: float) -> float:
+    """This process's own peak RSS: Linux's ru_maxrss of an exec'd child also counts the
+    parent it was forked from, /proc's VmHWM does not."""
+    with contextlib.suppress(OSError), open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return fallback
 
 
 if __name__ == "__main__":
