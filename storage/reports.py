@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
-from datetime import date, datetime
+from datetime import date, datetime, time
 from typing import Any
 
-from sqlalchemy import Select, Table
+from sqlalchemy import Select, Table, and_, case, func
 from sqlalchemy import select as select_rows
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -16,6 +16,7 @@ from bot.domain.calendar import OfficeCalendar
 from bot.domain.case import Case, CaseStatus, StepRun
 from bot.domain.forecast import run_took
 from bot.domain.targets import Target
+from bot.domain.workload import StepTimes
 from storage.cases import UnknownCase, _case_row, _to_case
 from storage.models import Approval, CaseRow, CaseTarget, EventRow, InputRequest, StepRecord
 
@@ -92,11 +93,44 @@ async def recent_step_times(*, session: AsyncSession, keys: Iterable[str],
     return history
 
 
-async def done_runs_since(*, session: AsyncSession, since: datetime) -> list[StepRun]:
-    """Step runs done since ``since`` (the digest's year), without their cases."""
-    statement = select(StepRecord).where(col(StepRecord.done_at) >= since)
-    return [StepRun(r.step, r.round, r.started_at, r.due_at, r.done_at, r.done_by, r.data)
-            for r in (await session.exec(statement)).all()]
+async def step_times_in(*, session: AsyncSession, year: int, calendar: OfficeCalendar
+                        ) -> dict[str, StepTimes]:
+    """Each step's working days and allowances over the runs done in ``year`` (the digest).
+
+    Streamed as plain rows: a year of a large ministry is hundreds of thousands of runs, and
+    only two small numbers of each are kept.
+    """
+    since = calendar.at(date(year, 1, 1), time(0, 0))
+    until = calendar.at(date(year + 1, 1, 1), time(0, 0))
+    statement = select_rows(_STEPS.c.step, _STEPS.c.started_at, _STEPS.c.due_at,
+                            _STEPS.c.done_at, _STEPS.c.data).where(
+        _STEPS.c.done_at >= since, _STEPS.c.done_at < until)
+    times: dict[str, StepTimes] = {}
+    result = await (await session.connection()).stream(statement)
+    async for step, started, due, done, data in result:
+        times.setdefault(step, StepTimes()).add(
+            StepRun(step, 0, started, due, done, None, dict(data)), calendar)
+    return times
+
+
+async def open_counts(*, session: AsyncSession, now: datetime) -> dict[str, tuple[int, int]]:
+    """Open cases at each step and, of them, the late ones (past their current run's due
+    moment): two numbers per step, counted by the database."""
+    latest = _STEPS.alias("latest")
+    newest_round = (select_rows(func.max(latest.c.round))
+                    .where(latest.c.case_id == _CASES.c.id,
+                           latest.c.step == _CASES.c.current_step)
+                    .scalar_subquery())
+    current = and_(_STEPS.c.case_id == _CASES.c.id, _STEPS.c.step == _CASES.c.current_step,
+                   _STEPS.c.round == newest_round)
+    statement = (select_rows(_CASES.c.current_step, func.count(),
+                             func.coalesce(func.sum(case((_STEPS.c.due_at < now, 1), else_=0)),
+                                           0))
+                 .select_from(_CASES).join(_STEPS, current)
+                 .where(_CASES.c.status == CaseStatus.OPEN.value)
+                 .group_by(_CASES.c.current_step))
+    rows = (await (await session.connection()).execute(statement)).all()
+    return {step: (int(at), int(late)) for step, at, late in rows}
 
 
 # --- target dates --------------------------------------------------------------------------

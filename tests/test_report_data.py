@@ -13,7 +13,7 @@ from bot.domain.forecast import forecast
 from bot.domain.register import case_line, step_lines, working_days_late
 from bot.domain.rules import Decide, Revise, SubmitMemo
 from bot.domain.timeline import timeline
-from bot.domain.workload import allowance, workload
+from bot.domain.workload import allowance, count_at_steps, times_in, workload
 from tests.builders import (
     AB,
     MANAGER,
@@ -98,8 +98,10 @@ def test_workload_counts_open_and_late_and_takes_this_years_median() -> None:
                          "collect_input")
     fresh = registered(PROC, now)
     done_runs = [r for c in (early, _refused_then_open()) for r in c.steps if r.done]
-    loads = {s.step: s for s in workload([early.current_run, fresh.current_run],  # type: ignore
-                                         done_runs, PROC, now)}
+    counts = count_at_steps([early.current_run, fresh.current_run], now)  # type: ignore[list-item]
+    assert counts == {"collect_input": (1, 1), "receive": (1, 0)}
+    loads = {s.step: s for s in workload(counts, times_in(done_runs, CAL, 2026), PROC, 2026)}
+    assert times_in(done_runs, CAL, 2025) == {}
     assert (loads["collect_input"].open, loads["collect_input"].late) == (1, 1)
     assert (loads["receive"].open, loads["receive"].late) == (1, 0)
     # the only done run of the decision step ended in Tidak: it says nothing of how long it takes

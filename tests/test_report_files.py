@@ -20,7 +20,7 @@ from bot.domain.case import Case
 from bot.domain.deadlines import Procedure
 from bot.domain.rules import CompleteStep, Decide, Outcome, Revise, SubmitMemo, register_case
 from bot.domain.timeline import timeline
-from bot.domain.workload import workload
+from bot.domain.workload import count_at_steps, times_in, workload
 from bot.fake_telegram.world import png_size
 from bot.i18n import Translator, load_translators
 from handlers.drawing.deadlines_ics import render_deadlines
@@ -202,11 +202,13 @@ def test_digest_chart_png() -> None:
                          "collect_input")
     refused = refused_once()
     runs = [r for c in (early, refused) for r in c.steps if r.done]
-    loads = workload([early.current_run, refused.current_run], runs, PROC, NOW)  # type: ignore
+    times = times_in(runs, PROC.calendar, 2026)
+    loads = workload(count_at_steps([early.current_run, refused.current_run], NOW),  # type: ignore
+                     times, PROC, 2026)
     png = render_digest_chart(loads, PROC.sop, EN, 2026)
     width, height = _size(png)
     assert width == WIDTH_INCHES * DPI and height > 600
-    fewer = workload([early.current_run], runs, PROC, NOW)  # type: ignore[list-item]
+    fewer = workload(count_at_steps([early.current_run], NOW), times, PROC, 2026)  # type: ignore
     assert render_digest_chart(fewer, PROC.sop, EN, 2026) != png
 
 

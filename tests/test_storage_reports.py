@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date, timedelta
 
 import pytest
 from sqlalchemy.ext.asyncio import async_sessionmaker
@@ -18,11 +18,12 @@ from storage.org import OrgSummary
 from storage.reports import (
     case_batches,
     clear_slip,
-    done_runs_since,
     mark_slip_warned,
+    open_counts,
     open_only,
     recent_step_times,
     set_target,
+    step_times_in,
     targets,
 )
 from tests.builders import AB, at, new_case, step_through
@@ -68,10 +69,17 @@ async def test_step_times_are_the_most_recent_done_runs(
     async with sessions() as session:
         times = await recent_step_times(session=session, keys=procedure.sop.keys,
                                         calendar=procedure.calendar, per_step=2)
-        done = await done_runs_since(session=session, since=datetime(2026, 1, 1, tzinfo=UTC))
+        year = await step_times_in(session=session, year=2026, calendar=procedure.calendar)
+        before = await step_times_in(session=session, year=2025, calendar=procedure.calendar)
+        counts = await open_counts(session=session, now=NOW)
+        later = await open_counts(session=session, now=NOW + timedelta(days=30))
     assert times["receive"] == [0, 0]  # three done, the two most recent kept
     assert set(times) == set(procedure.sop.keys)
-    assert len(done) == 3 * len(procedure.sop.keys)
+    # this year: the three completed cases' runs of every step (the open case has done none)
+    assert len(year["receive"].took) == 3 and len(year["file_copy"].took) == 3
+    assert year["collect_input"].allowed == [10, 10, 10]  # two weeks of office days
+    assert before == {}
+    assert counts == {"receive": (1, 0)} and later == {"receive": (1, 1)}
 
 
 async def test_a_target_is_set_with_its_event_and_a_slip_is_remembered(
