@@ -11,8 +11,9 @@ from __future__ import annotations
 import asyncio
 import io
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import IO, Any
+from weakref import WeakKeyDictionary
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
@@ -85,11 +86,27 @@ async def read_directory(sessions: Sessions) -> Directory:
     return Directory(divisions, {u.telegram_id: u.name for u in users})
 
 
-async def read_history(sessions: Sessions, procedure: Procedure) -> History:
-    """How long each step took in the ministry's recent cases: what forecasts learn from."""
+# /status REF shows a forecast: reading the history (a query per step) took ~25 ms of the
+# answer's budget, and it changes only as steps get done, so it is kept a while per database.
+HISTORY_TTL = timedelta(minutes=10)
+_histories: WeakKeyDictionary[Sessions, tuple[datetime, History]] = WeakKeyDictionary()
+
+
+async def read_history(sessions: Sessions, procedure: Procedure, *,
+                       now: datetime | None = None) -> History:
+    """How long each step took in the ministry's recent cases: what forecasts learn from.
+
+    With ``now``, a history read less than HISTORY_TTL before may be given instead.
+    """
+    kept = _histories.get(sessions) if now is not None else None
+    if kept is not None and now is not None and timedelta(0) <= now - kept[0] < HISTORY_TTL:
+        return kept[1]
     async with sessions() as session:
-        return await recent_step_times(session=session, keys=procedure.sop.keys,
-                                       calendar=procedure.calendar)
+        history = await recent_step_times(session=session, keys=procedure.sop.keys,
+                                          calendar=procedure.calendar)
+    if now is not None:
+        _histories[sessions] = (now, history)
+    return history
 
 
 @dataclass(frozen=True)
@@ -297,10 +314,11 @@ def forecast_lines(fc: Forecast | None, target: Target | None, t: Translator,
 async def case_forecast_lines(case: Case, context: IkaContext) -> list[str]:
     """The forecast and target lines of ``case``, read now: for /status REF."""
     services = context.services
-    history = await read_history(services.sessions, services.procedure)
+    now = services.now()
+    history = await read_history(services.sessions, services.procedure, now=now)
     async with services.sessions() as session:
         target = (await targets(session=session, refs=[case.ref])).get(case.ref)
-    fc = forecast(case, history, services.procedure, services.now())
+    fc = forecast(case, history, services.procedure, now)
     return forecast_lines(fc, target, context.t, services.procedure)
 
 
@@ -340,7 +358,7 @@ async def set_case_target(update: Update, context: IkaContext) -> None:
                                       now=now)
         except UnknownCase:  # pragma: no cover - the case was read in this transaction
             return
-    history = await read_history(services.sessions, services.procedure)
+    history = await read_history(services.sessions, services.procedure, now=now)
     fc = forecast(case, history, services.procedure, now)
     lines = [t.gettext("{ref}: target date set.").format(ref=esc(ref)),
              *forecast_lines(fc, target, t, services.procedure)]

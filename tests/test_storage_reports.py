@@ -111,3 +111,15 @@ async def test_a_target_is_set_with_its_event_and_a_slip_is_remembered(
                              now=NOW)
         rows = (await session.exec(select(CaseRow))).all()
     assert len(rows) == 1
+
+
+async def test_status_reuses_a_recent_history_and_an_export_reads_afresh(
+        sessions: Sessions, org: OrgSummary, procedure: Procedure) -> None:
+    from handlers.reports import HISTORY_TTL, read_history
+
+    assert await read_history(sessions, procedure, now=NOW) == {}
+    await _register(sessions, procedure, 1, until="none")
+    assert await read_history(sessions, procedure, now=NOW + HISTORY_TTL / 2) == {}
+    fresh = await read_history(sessions, procedure)  # an export: no clock, no reuse
+    assert fresh["receive"] == [0]
+    assert await read_history(sessions, procedure, now=NOW + HISTORY_TTL) == fresh
