@@ -31,11 +31,17 @@ _CASES: Table = CaseRow.__table__  # type: ignore[attr-defined]
 _STEPS: Table = StepRecord.__table__  # type: ignore[attr-defined]
 _INPUTS: Table = InputRequest.__table__  # type: ignore[attr-defined]
 _APPROVALS: Table = Approval.__table__  # type: ignore[attr-defined]
+_TARGETS: Table = CaseTarget.__table__  # type: ignore[attr-defined]
 
 
 def open_only(statement: Select[Any]) -> Select[Any]:
     """Only the open cases."""
     return statement.where(col(CaseRow.status) == CaseStatus.OPEN.value)
+
+
+def with_target(statement: Select[Any]) -> Select[Any]:
+    """Only the cases that have a target date: what a slip check reads."""
+    return statement.where(_CASES.c.id.in_(select_rows(_TARGETS.c.case_id)))
 
 
 async def _history(session: AsyncSession, table: Table, ids: Sequence[int]
@@ -177,21 +183,26 @@ async def _target_row(session: AsyncSession, ref: str) -> CaseTarget | None:
 
 async def mark_slip_warned(*, session: AsyncSession, ref: str, late: date, now: datetime
                            ) -> None:
-    """Record that the slip to ``late`` was warned: no second warning until the next slip."""
+    """Record, with its event, that the slip to ``late`` was warned, in the caller's
+    transaction (the warning's own): no second warning until the next slip."""
     target = await _target_row(session, ref)
     if target is None:
         raise UnknownCase(ref)
     target.warned_late, target.warned_at = late, now
     session.add(target)
+    session.add(EventRow(case_id=target.case_id, at=now, actor_id=None, kind="target_slipped",
+                         data={"target": target.target_on.isoformat(), "late": late.isoformat()}))
     await session.flush()
 
 
-async def clear_slip(*, session: AsyncSession, ref: str) -> None:
-    """The case is back on target: its next slip is a new one."""
+async def clear_slip(*, session: AsyncSession, ref: str, now: datetime) -> None:
+    """The case is back on target, with its event: its next slip is a new one."""
     target = await _target_row(session, ref)
-    if target is not None:
+    if target is not None and target.warned_late is not None:
         target.warned_late = target.warned_at = None
         session.add(target)
+        session.add(EventRow(case_id=target.case_id, at=now, actor_id=None,
+                             kind="target_back_on", data={"target": target.target_on.isoformat()}))
         await session.flush()
 
 

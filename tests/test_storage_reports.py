@@ -25,6 +25,7 @@ from storage.reports import (
     set_target,
     step_times_in,
     targets,
+    with_target,
 )
 from tests.builders import AB, at, new_case, step_through
 
@@ -85,6 +86,7 @@ async def test_step_times_are_the_most_recent_done_runs(
 async def test_a_target_is_set_with_its_event_and_a_slip_is_remembered(
         sessions: Sessions, org: OrgSummary, procedure: Procedure) -> None:
     [ref] = await _register(sessions, procedure, 1)
+    await _register(sessions, procedure, 1)  # a case without a target
     async with sessions() as session, session.begin():
         await set_target(session=session, ref=ref, on=date(2026, 10, 30), by=AB.user_id, now=NOW)
     async with sessions() as session, session.begin():
@@ -93,7 +95,7 @@ async def test_a_target_is_set_with_its_event_and_a_slip_is_remembered(
         assert await targets(session=session, refs=[ref]) == {
             ref: Target(ref, date(2026, 10, 30), date(2026, 11, 5))}
     async with sessions() as session, session.begin():
-        await clear_slip(session=session, ref=ref)
+        await clear_slip(session=session, ref=ref, now=NOW)
     async with sessions() as session:
         assert (await targets(session=session))[ref].warned_late is None
     async with sessions() as session, session.begin():
@@ -102,15 +104,24 @@ async def test_a_target_is_set_with_its_event_and_a_slip_is_remembered(
         await set_target(session=session, ref=ref, on=date(2026, 11, 30), by=AB.user_id, now=NOW)
     async with sessions() as session:
         assert await targets(session=session) == {ref: Target(ref, date(2026, 11, 30))}
-        events = [e for e in await case_events(session=session, ref=ref) if e.kind == "target_set"]
-    assert [e.data for e in events] == [{"target": "2026-10-30", "before": None},
-                                        {"target": "2026-11-30", "before": "2026-10-30"}]
+        events = [e for e in await case_events(session=session, ref=ref)
+                  if e.kind.startswith("target_")]
+    assert [(e.kind, e.data) for e in events] == [
+        ("target_set", {"target": "2026-10-30", "before": None}),
+        ("target_slipped", {"target": "2026-10-30", "late": "2026-11-05"}),
+        ("target_back_on", {"target": "2026-10-30"}),
+        ("target_slipped", {"target": "2026-10-30", "late": "2026-11-05"}),
+        ("target_set", {"target": "2026-11-30", "before": "2026-10-30"})]
+    async with sessions() as session:
+        targeted = [c.ref async for b in case_batches(
+            session=session, narrow=lambda s: with_target(open_only(s))) for c in b]
+    assert targeted == [ref]
     async with sessions() as session:
         with pytest.raises(UnknownCase):
             await set_target(session=session, ref="IKA-2026-999", on=date(2026, 1, 1), by=1,
                              now=NOW)
         rows = (await session.exec(select(CaseRow))).all()
-    assert len(rows) == 1
+    assert len(rows) == 2  # the refused target changed nothing
 
 
 async def test_status_reuses_a_recent_history_and_an_export_reads_afresh(
