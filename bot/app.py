@@ -40,6 +40,7 @@ from handlers import (
     gate,
     menus,
     reminders,
+    reports,
     start,
     status,
     steps,
@@ -91,7 +92,7 @@ def handler_groups() -> list[tuple[int, list[BaseHandler[Any, Any, Any]]]]:
         # took, which must come after every conversation's own /cancel; last whatever no one
         # took: any tap gets an answer, a private message a pointer to /help.
         (0, [*steps.handlers(), *approvals.handlers(), *admin.handlers(), *cases.handlers(),
-             *start.handlers(), *status.HANDLERS, cases.NOTHING_TO_CANCEL,
+             *start.handlers(), *status.HANDLERS, *reports.HANDLERS, cases.NOTHING_TO_CANCEL,
              *fallbacks.handlers()]),
     ]
 

@@ -65,7 +65,14 @@ class Choice:
     value: str
 
 
-Callback = Approve | Report | ToggleInput | AfterRefusal | Page | Choice
+@dataclass(frozen=True)
+class Timeline:
+    """Send case ``ref``'s timeline as a picture."""
+
+    ref: str
+
+
+Callback = Approve | Report | ToggleInput | AfterRefusal | Page | Choice | Timeline
 
 _PATTERNS: list[tuple[re.Pattern[str], type]] = [
     (re.compile(rf"ap:{VERSION}:({_REF}):(\d{{1,3}}):([yn])"), Approve),
@@ -74,6 +81,7 @@ _PATTERNS: list[tuple[re.Pattern[str], type]] = [
     (re.compile(rf"rv:{VERSION}:({_REF}):({_KEY}|close)"), AfterRefusal),
     (re.compile(rf"pg:{VERSION}:(open|{_REF}):(\d{{1,4}})"), Page),
     (re.compile(rf"ch:{VERSION}:([a-z_]{{1,16}}):([A-Za-z0-9_.-]{{1,40}})"), Choice),
+    (re.compile(rf"tl:{VERSION}:({_REF})"), Timeline),
 ]
 
 
@@ -92,6 +100,8 @@ def encode(button: Callback) -> str:
             data = f"pg:{VERSION}:{what}:{page}"
         case Choice(field, value):
             data = f"ch:{VERSION}:{field}:{value}"
+        case Timeline(ref):
+            data = f"tl:{VERSION}:{ref}"
     if decode(data) != button:
         raise ValueError(f"button data would not read back: {data!r}")
     return data
@@ -105,6 +115,8 @@ def decode(data: str | None) -> Callback | None:
         found = pattern.fullmatch(data)
         if found is None:
             continue
+        if kind is Timeline:
+            return Timeline(found.group(1))
         a, b, *rest = found.groups()
         if kind is Approve:
             return Approve(a, int(b), rest[0] == "y")

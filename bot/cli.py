@@ -438,6 +438,56 @@ def cmd_i18n(args: argparse.Namespace, redactor: RedactSecrets) -> int:
     return EXIT_OK
 
 
+# --- export ------------------------------------------------------------------------------------
+
+
+async def _export(settings: Settings, sop: Sop, path: Path, fmt: str, lang: str | None) -> int:
+    from datetime import UTC, datetime
+
+    from bot.domain.deadlines import Procedure
+    from handlers.reports import write_register
+    from storage.db import make_engine, session_factory
+
+    procedure = Procedure(sop, settings.calendar(), settings.count_working_days,
+                          settings.reminder_policy())
+    translator = load_translators(settings.default_language).get(lang)
+    engine = make_engine(settings.database_url)
+    part = path.with_name(path.name + ".part")
+    try:
+        with part.open("wb") as out:
+            count = (await write_register(out, sessions=session_factory(engine),
+                                          procedure=procedure, t=translator,
+                                          now=datetime.now(UTC), fmt=fmt)).cases
+    finally:
+        await engine.dispose()
+    if count:
+        part.replace(path)  # a half-written file never takes the name
+    else:
+        part.unlink()
+    return count
+
+
+def cmd_export(args: argparse.Namespace, redactor: RedactSecrets) -> int:
+    """Write the register of every case to FILE (.xlsx, or .csv)."""
+    settings = load_settings()
+    sop = load_procedure(settings)
+    path = Path(args.file)
+    fmt = path.suffix.lower().lstrip(".")
+    if fmt not in ("xlsx", "csv"):
+        raise ConfigError(f"{path.name}: the register is written as .xlsx or .csv")
+    try:
+        count = asyncio.run(_export(settings, sop, path, fmt, args.lang))
+    except DBAPIError as exc:
+        raise _unreachable(settings.database_url, exc) from exc
+    except OSError as exc:
+        raise ConfigError(f"cannot write {path}: {exc.strerror or exc}") from exc
+    if not count:
+        print(f"ikabot: there are no cases to export; {path} was not written", file=sys.stderr)
+        return EXIT_FAILED
+    print(f"Wrote {count} cases to {path}")
+    return EXIT_OK
+
+
 # --- the command line -------------------------------------------------------------------------
 
 
@@ -508,6 +558,12 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--lang", choices=LANGUAGES, default="ms",
                       help="the language everyone speaks in the demo (default ms)")
     demo.set_defaults(handler=cmd_demo)
+
+    export = commands.add_parser("export", help="write the register of cases to FILE.xlsx or .csv")
+    export.add_argument("file", metavar="FILE", help="where to write it (.xlsx or .csv)")
+    export.add_argument("--lang", choices=LANGUAGES, default=None,
+                        help="the headers' language (default: DEFAULT_LANGUAGE)")
+    export.set_defaults(handler=cmd_export)
     return parser
 
 

@@ -30,14 +30,19 @@ DESCRIPTIONS = {
     "invite": N_("Invite a person with a role and division"),
     "bind": N_("Make this group a division's chat"),
     "cancel": N_("Leave what you are doing"),
+    "export": N_("The register as a spreadsheet: /export or /export csv"),
+    "calendar": N_("Your open deadlines as a calendar file"),
+    "target": N_("Set a case's target date: /target IKA-2026-001 30/10/2026"),
 }
 EVERYONE = ("status", "lang", "help")
 BY_ROLE: dict[Role, tuple[str, ...]] = {
     Role.VIEWER: EVERYONE,
-    Role.MANAGEMENT: EVERYONE,
-    Role.OFFICER: ("done", "status", "note", "cancel", "lang", "help"),
-    Role.AB: ("new", "done", "status", "note", "cancel", "lang", "help"),
-    Role.ADMIN: ("new", "done", "status", "note", "invite", "cancel", "lang", "help"),
+    Role.MANAGEMENT: ("status", "export", "calendar", "lang", "help"),
+    Role.OFFICER: ("done", "status", "note", "target", "calendar", "cancel", "lang", "help"),
+    Role.AB: ("new", "done", "status", "note", "export", "target", "calendar", "cancel", "lang",
+              "help"),
+    Role.ADMIN: ("new", "done", "status", "note", "invite", "export", "target", "calendar",
+                 "cancel", "lang", "help"),
 }
 GROUP = ("status", "done", "help", "bind")
 

@@ -24,6 +24,7 @@ from bot.domain.deadlines import Procedure
 from bot.domain.sop import Capture
 from bot.i18n import Translator
 from bot.messages import phase_label, source_label, status_label, step_heading
+from handlers import reports
 from handlers.cards import (
     decision_line,
     division_label,
@@ -298,7 +299,7 @@ def _run_block(case: Case, run: StepRun, t: Translator, procedure: Procedure, no
 
 
 def case_listing(case: Case, t: Translator, procedure: Procedure, now: datetime,
-                 org: _Org) -> Listing:
+                 org: _Org, more: Sequence[str] = ()) -> Listing:
     """One case, step by step: due, done when and by whom, lateness, inputs and decisions."""
     status = status_label(case.status, t)
     if case.is_open and case.phase is not Phase.WORK:
@@ -317,7 +318,7 @@ def case_listing(case: Case, t: Translator, procedure: Procedure, now: datetime,
         about.append(t.gettext("Finished on: {date}").format(date=t.format_date(finish)))
     elif case.is_open:
         about.append(t.gettext("Projected finish: none until the case is revised or closed."))
-    blocks = ["\n".join(about)]
+    blocks = ["\n".join([*about, *more])]
     blocks += [_run_block(case, run, t, procedure, now, org) for run in case.steps]
     if case.is_open:
         started = {run.key for run in case.steps}
@@ -341,7 +342,8 @@ async def _pages(context: IkaContext, what: str) -> list[str] | None:
         case = await load_case(session=session, ref=what)
     if case is None:
         return None
-    return case_listing(case, t, services.procedure, now, org).pages(t)
+    more = await reports.case_forecast_lines(case, context)
+    return case_listing(case, t, services.procedure, now, org, more).pages(t)
 
 
 async def show_status(update: Update, context: IkaContext) -> None:
@@ -357,7 +359,8 @@ async def show_status(update: Update, context: IkaContext) -> None:
             context.t.gettext("There is no case {ref}.").format(ref=esc(what[:40])) + "\n"
             + context.t.gettext("/status lists the open cases."))
         return
-    await message.reply_text(pages[0], reply_markup=page_markup(what, 0, len(pages)))
+    await message.reply_text(pages[0], reply_markup=reports.with_timeline(
+        page_markup(what, 0, len(pages)), what, context.t))
 
 
 async def turn_page(update: Update, context: IkaContext) -> None:
@@ -377,8 +380,8 @@ async def turn_page(update: Update, context: IkaContext) -> None:
     page = min(button.page, len(pages) - 1)
     await query.answer()
     try:
-        await query.edit_message_text(pages[page],
-                                      reply_markup=page_markup(button.what, page, len(pages)))
+        await query.edit_message_text(pages[page], reply_markup=reports.with_timeline(
+            page_markup(button.what, page, len(pages)), button.what, context.t))
     except BadRequest as error:
         # A second tap on the same arrow asks for the page already shown: nothing to change.
         if "not modified" not in error.message:

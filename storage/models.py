@@ -392,3 +392,28 @@ class NudgeRow(SQLModel, table=True):
     dropped_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     failed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     last_error: str | None = Field(default=None, sa_type=Text)
+
+
+# --- target dates ------------------------------------------------------------------------------
+
+
+class CaseTarget(SQLModel, table=True):
+    """A date a case should finish by (a state visit), and the late bound last warned about."""
+
+    __tablename__ = "case_targets"
+
+    case_id: int = Field(primary_key=True, foreign_key="cases.id", sa_type=SerialKey,
+                         sa_column_kwargs={"autoincrement": False})
+    target_on: date
+    set_by: int = Field(sa_type=BigInteger)
+    set_at: datetime = Field(sa_type=UTCDateTime)
+    # The forecast's late bound when a slip past the target was last warned; None until the
+    # next slip (cleared when the case is back on target, or the target is moved).
+    warned_late: date | None = None
+    warned_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+# The forecast reads each step's most recent done runs; declared here, beside the table that
+# needs it, so the step table's own arguments stay as they are.
+Index("ix_step_records_step_done_at", StepRecord.__table__.c.step,  # type: ignore[attr-defined]
+      StepRecord.__table__.c.done_at)  # type: ignore[attr-defined]

@@ -32,6 +32,8 @@ MAX_CAPTION_LENGTH = 1024
 MAX_CALLBACK_DATA_BYTES = 64
 MAX_CALLBACK_ANSWER_LENGTH = 200
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024
+MAX_PHOTO_BYTES = 10 * 1024 * 1024  # sendPhoto: at most 10 MB, width + height at most 10000
+MAX_PHOTO_SIDES = 10000
 MAX_DOWNLOAD_BYTES = 20 * 1024 * 1024
 MAX_POLL_TIMEOUT = 50  # Telegram answers a longer long poll after 50 seconds anyway
 
@@ -232,6 +234,13 @@ class StoredFile:
         )
 
 
+def png_size(content: bytes) -> tuple[int, int]:
+    """A PNG's width and height from its header; (0, 0) for anything else."""
+    if content[:8] != b"\x89PNG\r\n\x1a\n" or len(content) < 24:
+        return 0, 0
+    return int.from_bytes(content[16:20], "big"), int.from_bytes(content[20:24], "big")
+
+
 def _buttons(markup: JSONDict | None) -> list[list[Button]]:
     rows = (markup or {}).get("inline_keyboard", [])
     return [[(b["text"], b.get("callback_data", b.get("url"))) for b in row] for row in rows]
@@ -267,6 +276,7 @@ class Message:
     reply_markup: JSONDict | None = None
     protect_content: bool = False
     document: StoredFile | None = None
+    photo: StoredFile | None = None
     reply_to: Message | None = None
     sender_chat: Chat | None = None
     service: JSONDict = field(default_factory=dict)  # new_chat_members and the like
@@ -315,6 +325,12 @@ class Message:
                 body["caption_entities"] = self.entities
         if self.document is not None:
             body["document"] = self.document.to_document()
+        if self.photo is not None:
+            width, height = png_size(self.photo.content)
+            body["photo"] = [{"file_id": self.photo.file_id,
+                              "file_unique_id": self.photo.file_unique_id,
+                              "width": width, "height": height,
+                              "file_size": len(self.photo.content)}]
         if self.reply_markup is not None and "inline_keyboard" in self.reply_markup:
             # Only inline keyboards travel with a message; reply keyboards stay client-side.
             body["reply_markup"] = self.reply_markup
@@ -332,6 +348,8 @@ class Message:
         body = self.content if self.content is not None else "[service message]"
         if self.document is not None:
             body = f"[{self.document.file_name}] {self.caption or ''}".rstrip()
+        if self.photo is not None:
+            body = f"[photo] {self.caption or ''}".rstrip()
         extra = "".join(f" [{label}]" for row in self.buttons for label, _ in row)
         flags = (" (deleted)" if self.deleted else "") + (
             f" (edited {len(self.edits)}x)" if self.edits else ""
@@ -800,6 +818,7 @@ class World:
                 "deleteMessage": self._delete_message,
                 "answerCallbackQuery": self._answer_callback_query,
                 "sendDocument": self._send_document,
+                "sendPhoto": self._send_photo,
                 "getFile": self._get_file,
                 "setMyCommands": self._set_my_commands,
                 "getMyCommands": self._get_my_commands,
@@ -1278,6 +1297,24 @@ class World:
             parse_mode=p.text("parse_mode"),
             document=self._document_from(p),
         )
+        return message.to_api()
+
+    def _send_photo(self, p: Params) -> JSONDict:
+        chat = self._writable_chat(p)
+        caption = p.text("caption")
+        plain, entities = (self._formatted(p, "caption", MAX_CAPTION_LENGTH) if caption
+                           else (None, []))
+        upload = p.upload("photo")
+        if upload is None:
+            raise _bad("there is no photo in the request")
+        if len(upload.body) > MAX_PHOTO_BYTES:
+            raise _bad("PHOTO_INVALID_DIMENSIONS")
+        width, height = png_size(upload.body)
+        if width + height > MAX_PHOTO_SIDES:
+            raise _bad("PHOTO_INVALID_DIMENSIONS")
+        photo = self._store_file(upload.body, upload.filename or "photo.png", "image/png")
+        message = self._bot_posts(chat, p, caption=plain, entities=entities, source=caption,
+                                  parse_mode=p.text("parse_mode"), photo=photo)
         return message.to_api()
 
     def _edit_message_text(self, p: Params) -> JSONDict:

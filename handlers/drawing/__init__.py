@@ -1,0 +1,1 @@
+"""How reports are drawn: spreadsheets, charts and calendars, from the domain's plain data."""
