@@ -10,13 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 from telegram import InlineKeyboardMarkup
 
 from bot.domain.case import Case, CaseStatus
 from bot.domain.reminders import Audience, NudgeKind
 from bot.i18n import Translator
+from bot.messages import step_heading
 from bot.services import Services
 from handlers.cards import (
     approval_card,
@@ -106,6 +107,17 @@ def render(row: Claimed, chat_id: int, known: Known, services: Services, t: Tran
             ref=esc(case.ref), division=esc(division_name(
                 known.divisions.get(case.lead_division), t)))
         return PassDocument(document.telegram_file_id, document.name, caption)
+    if row.kind is NudgeKind.SLIP and row.note:
+        late, target, *causes = row.note.split()
+        steps = t.format_list(esc(step_heading(procedure.sop, key, t)) for key in causes
+                              if key in procedure.sop.keys)
+        text = heading(case, t) + "\n\n⚠️ " + t.gettext(
+            "At the pace of past cases this case may finish only by {late}, after its target "
+            "date of {target}.").format(late=t.format_date(date.fromisoformat(late)),
+                                        target=t.format_date(date.fromisoformat(target)))
+        if steps:
+            text += "\n" + t.gettext("Slowest: {steps}").format(steps=steps)
+        return Post(text)
     if row.kind is NudgeKind.ENDING:
         text = heading(case, t) + "\n\n" + _ending(case, t)
         if row.note:

@@ -29,12 +29,14 @@ from telegram.ext import ExtBot
 from bot.callbacks import Approve, Report, encode
 from bot.domain.case import Case
 from bot.domain.reminders import MESSAGE_KINDS, NudgeKind
+from bot.domain.workload import StepLoad, workload
 from bot.i18n import Translator
 from bot.messages import step_heading
 from bot.pace import Pace
 from bot.services import Services
 from handlers.cards import ab_division, division_name, due_line, due_text, esc, late_text
 from handlers.notify import APPROVAL, Delivery, Known, PassDocument, Post, render
+from handlers.slips import watch_targets
 from storage.boards import board_of, keep_board
 from storage.cards import approval_cards, remember_card
 from storage.cases import OpenSteps, documents_by_id, load_cases, open_steps
@@ -50,6 +52,7 @@ from storage.nudges import (
     renew,
 )
 from storage.org import list_divisions, list_users
+from storage.reports import open_counts, step_times_in
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +61,7 @@ CLAIM_BATCH = 50  # chats claimed (with every nudge due for them) per round
 IN_FLIGHT = 3  # batches being sent at once: a crash holds no more than these
 MARK_DELAY = 0.05  # seconds a sent message waits so that other chats' marks share its write
 MAX_ROUNDS = 1000  # one sweep's bound, whatever happens
+TARGETS_EVERY = 3600.0  # seconds between two looks at the target dates' forecasts
 DIGEST_LINES = 20  # the rest is a /status away; the message stays under Telegram's limit
 MESSAGE_KIND_VALUES = tuple(sorted(kind.value for kind in MESSAGE_KINDS))
 
@@ -259,6 +263,7 @@ class _Context:
 
     known: Known
     open_steps: OpenSteps | None  # for the digest, when one is due
+    loads: Sequence[StepLoad] | None = None  # the digest chart's figures, when one is due
 
     @property
     def divisions(self) -> Mapping[str, Division]:
@@ -289,7 +294,15 @@ class _Context:
             listing = any(row.kind in (NudgeKind.DIGEST, NudgeKind.BOARD) for row in claimed)
             steps = (await open_steps(session=session, now=now, first=DIGEST_LINES) if listing
                      else None)
-        return cls(Known(cases, divisions, users, documents, cards), steps)
+            loads = None
+            if any(row.kind is NudgeKind.DIGEST for row in claimed):
+                procedure = services.procedure
+                year = procedure.calendar.local_date(now).year
+                loads = workload(await open_counts(session=session, now=now),
+                                 await step_times_in(session=session, year=year,
+                                                     calendar=procedure.calendar),
+                                 procedure, year)
+        return cls(Known(cases, divisions, users, documents, cards), steps, loads)
 
     def chat(self, target: str, services: Services) -> tuple[int | None, Translator]:
         """The chat id behind a target, and its language."""
@@ -307,7 +320,7 @@ class _Context:
 class _Part:
     """One message to a chat (or one edit) and the rows it delivers."""
 
-    delivery: Delivery | BoardText | None  # None: moot, nothing to send
+    delivery: Delivery | BoardText | DigestChart | None  # None: moot, nothing to send
     rows: list[Claimed]
 
 
@@ -322,7 +335,31 @@ def _parts(rows: list[Claimed], chat_id: int, context: _Context, services: Servi
     reminders = [row for row in rows if row.kind not in MESSAGE_KINDS]
     for text, markup, part in _messages(reminders, context, services, t, now):
         parts.append(_Part(Post(text, markup) if text else None, part))
+    if context.loads is not None and any(row.kind is NudgeKind.DIGEST for row in rows):
+        # The digest's picture follows it; it is owed no row of its own (the text is).
+        parts.append(_Part(DigestChart(context.loads, t, now.year), []))
     return parts
+
+
+@dataclass(frozen=True)
+class DigestChart:
+    """The weekly digest's chart: open cases at each step, and the year's times per step."""
+
+    loads: Sequence[StepLoad]
+    t: Translator
+    year: int
+
+
+async def _send_chart(bot: ExtBot[Any], services: Services, chat_id: int, chart: DigestChart,
+                      pace: Pace) -> int:
+    from handlers.drawing.digest_chart import render_digest_chart  # matplotlib, when needed
+
+    png = await asyncio.to_thread(render_digest_chart, chart.loads, services.procedure.sop,
+                                  chart.t, chart.year)
+    caption = chart.t.gettext("Open cases at each step, and the working days each step took "
+                              "in {year} against the SOP.").format(year=chart.year)
+    return (await bot.send_photo(chat_id, png, caption=caption,
+                                 rate_limit_args=pace)).message_id
 
 
 _NEVER = datetime.max.replace(tzinfo=UTC)  # the chat cannot be reached: no retry
@@ -337,6 +374,9 @@ async def _deliver(bot: ExtBot[Any], services: Services, context: _Context, targ
     try:
         if isinstance(part.delivery, BoardText):
             message_id = await _show_board(bot, services, chat_id, part.delivery.text, now,
+                                           Pace(retries=0, turn=turn))
+        elif isinstance(part.delivery, DigestChart):
+            message_id = await _send_chart(bot, services, chat_id, part.delivery,
                                            Pace(retries=0, turn=turn))
         else:
             message_id = await _send(bot, chat_id, part.delivery, Pace(retries=0, turn=turn))
@@ -667,6 +707,7 @@ class Sweeper:
         self.bot, self.services, self.holder = bot, services, holder_name()
         self._task: asyncio.Task[None] | None = None
         self._again = False
+        self._targets_watched: float | None = None
 
     def wake(self) -> None:
         """Sweep now (or right after the sweep under way)."""
@@ -689,11 +730,20 @@ class Sweeper:
         while True:
             self._again = False
             try:
+                await self._watch_targets()
                 await sweep(self.bot, self.services, holder=self.holder)
             except Exception:  # logged; the rows stay owed, and the next tick tries again
                 log.exception("the reminder sweep failed")
             if not self._again:
                 return
+
+    async def _watch_targets(self) -> None:
+        """Each hour, warn of forecasts that newly pass a target date (through the outbox)."""
+        now = time.monotonic()
+        if self._targets_watched is not None and now - self._targets_watched < TARGETS_EVERY:
+            return
+        self._targets_watched = now
+        await watch_targets(self.services)
 
 
 async def start_sweeping(application: object, services: Services, bot: ExtBot[Any]) -> Sweeper:

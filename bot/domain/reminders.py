@@ -40,14 +40,16 @@ class NudgeKind(StrEnum):
     DOCUMENT = "document"  # the outcome document, passed on to AB (``seq`` is its id)
     ENDING = "ending"  # the case is complete, closed or withdrawn: AB and the lead division
     BOARD = "board"  # AB's pinned board of open cases, brought up to date (``seq``: the minute)
+    SLIP = "slip"  # a target date the forecast's late bound now passes: AB and the lead division
 
 
 # Sent at the moment of the change, office hours or not.
 MESSAGE_KINDS = frozenset({NudgeKind.CARD, NudgeKind.ASK, NudgeKind.DECIDED, NudgeKind.REASON,
-                           NudgeKind.DOCUMENT, NudgeKind.ENDING, NudgeKind.BOARD})
+                           NudgeKind.DOCUMENT, NudgeKind.ENDING, NudgeKind.BOARD,
+                           NudgeKind.SLIP})
 # Never made moot by a later change: what they tell stays true.
 LASTING_KINDS = frozenset({NudgeKind.DECIDED, NudgeKind.REASON, NudgeKind.DOCUMENT,
-                           NudgeKind.ENDING})
+                           NudgeKind.ENDING, NudgeKind.SLIP})
 
 
 class Audience(StrEnum):
@@ -231,6 +233,15 @@ class Planner:
         if events:
             plan.append(self.board_after(max(event.at for event in events)))
         return plan, drop
+
+    def slipped(self, ref: str, late: date, target: date, causes: tuple[str, ...],
+                now: datetime) -> list[Nudge]:
+        """A case's forecast now finishes after its target: AB and the lead division are told,
+        with the steps that hold it back (in ``note``: late, target, the steps)."""
+        note = " ".join([late.isoformat(), target.isoformat(), *causes])
+        day = self.calendar.local_date(now)
+        return [Nudge(ref, None, 0, NudgeKind.SLIP, day, audience, now, 0, note)
+                for audience in (Audience.AB, Audience.LEAD)]
 
     def board_after(self, moment: datetime) -> Nudge:
         """AB's board brought up to date at the next whole minute: at most once a minute, one

@@ -155,3 +155,24 @@ async def test_a_crash_while_sending_delays_the_card_by_at_most_the_lease(stage:
         await sweep(app.bot, app.services, holder="test")
         await sweep(app.bot, app.services, holder="test")
     assert len([m for m in world.messages(BKKA) if REF in m.text]) == 1
+
+
+async def test_a_target_the_forecast_passes_is_warned_once_to_ab_and_the_lead_division(
+        stage: Stage) -> None:
+    from handlers.slips import watch_targets
+    from storage.reports import set_target
+
+    world, clock = stage.world, stage.clock
+    async with serving(build_application(stage.settings, clock=clock)) as app:
+        await _register(app)
+        async with app.services.sessions() as session, session.begin():
+            # A state visit in two weeks: the SOP's five weeks cannot make it.
+            await set_target(session=session, ref=REF, on=clock.now.date() + timedelta(days=14),
+                             by=AMINAH, now=clock.now)
+        assert await watch_targets(app.services) == 1
+        assert await watch_targets(app.services) == 0  # the same slip: not again
+        await sweep(app.bot, app.services, holder="test")
+        warned = {chat: [m for m in world.messages(chat) if "⚠️" in (m.text or "")]
+                  for chat in (AB, BKKA)}
+    assert [len(w) for w in warned.values()] == [1, 1]
+    assert REF in warned[BKKA][0].text and "Langkah" in warned[BKKA][0].text
