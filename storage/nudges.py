@@ -14,9 +14,11 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import BindParameter, ColumnElement, and_, bindparam, func, insert, update
+from sqlalchemy import BindParameter, ColumnElement, and_, bindparam, func, update
 from sqlalchemy import case as case_when
-from sqlmodel import col, or_, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlmodel import SQLModel, col, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.domain.case import Role
@@ -107,8 +109,14 @@ async def plan(*, session: AsyncSession, nudges: Sequence[Nudge], drops: Sequenc
             row.dropped_at, row.due_at = None, fresh["due_at"]
             session.add(row)
     if rows:
-        # One INSERT for them all: a morning's chases after a burst are hundreds of rows.
-        await session.exec(insert(NudgeRow), params=list(rows.values()))
+        # One INSERT for them all: a morning's chases after a burst are hundreds of rows. A row
+        # another change planned meanwhile (two changes' board at the same minute) is the same
+        # message: kept once, and neither change fails for it.
+        connection = await session.connection()
+        upsert = pg_insert if connection.dialect.name == "postgresql" else sqlite_insert
+        table = SQLModel.metadata.tables[NudgeRow.__tablename__]
+        await session.exec(upsert(table).on_conflict_do_nothing(index_elements=[table.c.key]),
+                           params=list(rows.values()))
 
 
 @dataclass(frozen=True)

@@ -164,6 +164,7 @@ async def test_a_target_the_forecast_passes_is_warned_once_to_ab_and_the_lead_di
 
     world, clock = stage.world, stage.clock
     async with serving(build_application(stage.settings, clock=clock)) as app:
+        await app.sweeper.idle()  # type: ignore[attr-defined]  # its start-up look is done
         await _register(app)
         async with app.services.sessions() as session, session.begin():
             # A state visit in two weeks: the SOP's five weeks cannot make it.
