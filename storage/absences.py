@@ -33,7 +33,7 @@ async def coming_absences(*, session: AsyncSession, today: date) -> list[Absence
 
 async def record_absence(*, session: AsyncSession, absence: Absence, set_by: int,
                          now: datetime) -> None:
-    """Record ``absence`` in the caller's transaction; it replaces the approver's overlapping ones."""
+    """Record ``absence`` in the caller's transaction, replacing the approver's overlapping ones."""
     overlapping = await session.exec(select(AbsenceRow).where(
         col(AbsenceRow.user_id) == absence.user_id, col(AbsenceRow.cancelled_at).is_(None),
         col(AbsenceRow.start) <= absence.end, col(AbsenceRow.end) >= absence.start))

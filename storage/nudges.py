@@ -18,8 +18,8 @@ from sqlalchemy import BindParameter, ColumnElement, and_, bindparam, func, inse
 from sqlmodel import col, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.domain.case import Role
 from bot.domain.absence import approvers_on
+from bot.domain.case import Role
 from bot.domain.reminders import LASTING_KINDS, SEQ_KEYED_KINDS, Audience, Drop, Nudge, NudgeKind
 from storage.absences import absences_on
 from storage.models import CaseRow, Division, DivisionKind, NudgeRow, User
