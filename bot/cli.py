@@ -19,6 +19,7 @@ from pydantic import ValidationError
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError
 
+from bot import holidays_cli
 from bot.domain.sop import Sop, load_sop
 from bot.i18n import (
     DOMAIN,
@@ -368,7 +369,18 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--lang", choices=LANGUAGES, default="ms",
                       help="the language everyone speaks in the demo (default ms)")
     demo.set_defaults(handler=cmd_demo)
+    holidays_cli.add_commands(commands, cmd_holidays)
     return parser
+
+
+def cmd_holidays(args: argparse.Namespace, redactor: RedactSecrets) -> int:
+    """The gazette: add or remove a holiday, or list the coming ones (bot/holidays_cli.py)."""
+    settings = load_settings()
+    try:
+        print(holidays_cli.run(args, settings))
+    except (DBAPIError, OSError) as exc:
+        raise _unreachable(settings.database_url, exc) from exc
+    return EXIT_OK
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import warnings
 from typing import Any
 
+from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram import Update
 from telegram.ext import (
     BaseHandler,
@@ -30,6 +31,7 @@ from bot.domain.rules import (
     Revise,
 )
 from handlers.acting import perform
+from handlers.away import on_behalf
 from handlers.cards import esc
 
 WAITING_FOR_REASON = 0
@@ -55,7 +57,12 @@ async def decide(update: Update, context: IkaContext) -> int:
             raise Refused(Reason.ALREADY_DECIDED)  # a card from an earlier round
         return Decide(button.approve)
 
-    result = await perform(context, button.ref, action)
+    async def acting(session: AsyncSession, case: Case) -> Action:
+        chosen = action(case)  # an acting approver decides on behalf of the one away
+        assert isinstance(chosen, Decide)
+        return await on_behalf(session, case, chosen, query.from_user.id, context.services)
+
+    result = await perform(context, button.ref, prepare=acting)
     t = context.t
     if isinstance(result, str):
         await query.answer(result, show_alert=True)

@@ -48,9 +48,9 @@ def classification_label(classification: Classification, t: Translator) -> str:
 
 def shown_title(case: Case, t: Translator, *, trusted: bool) -> str:
     """The case's title, escaped; a Sulit case's only where ``trusted`` (AB's chat, the lead
-    division's, an approver's own), elsewhere the reference and "Sulit" instead."""
+    division's, a private chat), elsewhere "Sulit" in its place (beside the reference)."""
     if case.is_sulit and not trusted:
-        return esc(case.ref) + " · " + t.gettext("Sulit")
+        return "<i>" + esc(t.gettext("Sulit")) + "</i>"
     return esc(case.title)
 
 

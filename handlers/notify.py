@@ -145,7 +145,8 @@ def _decision(row: Claimed, chat_id: int, case: Case, known: Known, services: Se
     if decision is None:
         return None
     procedure = services.procedure
-    line = decision_line(decision, t, procedure, known.name(decision.by))
+    line = decision_line(decision, t, procedure, known.name(decision.by),
+                         known.name(decision.on_behalf_of) if decision.on_behalf_of else None)
     if row.target.startswith("user:"):  # an approver: their card shows who decided
         message_ids = known.cards.get((case.ref, row.round, chat_id), ())
         if not message_ids:

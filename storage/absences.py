@@ -45,9 +45,9 @@ async def record_absence(*, session: AsyncSession, absence: Absence, set_by: int
     await session.flush()
 
 
-async def end_absences(*, session: AsyncSession, user_id: int, now: datetime) -> int:
+async def end_absences(*, session: AsyncSession, user_id: int, now: datetime,
+                       today: date) -> int:
     """Cancel the approver's absences not yet over: they are back. How many were cancelled."""
-    today = now.date()
     rows = (await session.exec(select(AbsenceRow).where(
         col(AbsenceRow.user_id) == user_id, col(AbsenceRow.cancelled_at).is_(None),
         col(AbsenceRow.end) >= today))).all()
