@@ -31,11 +31,15 @@ from bot.settings import Settings
 from handlers import (
     admin,
     approvals,
+    away,
     cases,
+    clock,
     errors,
     gate,
+    gazette,
     menus,
     reminders,
+    signed,
     start,
     status,
     steps,
@@ -85,8 +89,11 @@ def handler_groups() -> list[tuple[int, list[BaseHandler[Any, Any, Any]]]]:
         # /new registers a case in a conversation per user whose typed answers come in private
         # only; then the plain commands (/status), and last the /cancel that no conversation
         # took, which must come after every conversation's own /cancel.
+        # The SOP as lived (more time, waits, absences, the gazette, after signing) are plain
+        # commands and taps of their own, tried after every conversation.
         (0, [*steps.handlers(), *approvals.handlers(), *admin.handlers(), *cases.handlers(),
-             *start.handlers(), *status.HANDLERS, cases.NOTHING_TO_CANCEL]),
+             *start.handlers(), *status.HANDLERS, *clock.handlers(), *away.handlers(),
+             *gazette.handlers(), *signed.handlers(), cases.NOTHING_TO_CANCEL]),
     ]
 
 

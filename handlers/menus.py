@@ -30,16 +30,27 @@ DESCRIPTIONS = {
     "invite": N_("Invite a person with a role and division"),
     "bind": N_("Make this group a division's chat"),
     "cancel": N_("Leave what you are doing"),
+    "extend": N_("Ask for more time on a step: /extend IKA-2026-001 5 reason"),
+    "wait": N_("A step waits on KLN, the foreign side, the AGC or an agency"),
+    "resume": N_("The outside party answered: the step's clock runs again"),
+    "away": N_("Record an absence and who acts for you"),
+    "back": N_("Back in the office: cancel your absence"),
+    "holidays": N_("The coming public holidays"),
+    "expiring": N_("Signed instruments expiring soon"),
+    "classify": N_("Mark a case Terhad or Sulit"),
 }
 EVERYONE = ("status", "lang", "help")
 BY_ROLE: dict[Role, tuple[str, ...]] = {
     Role.VIEWER: EVERYONE,
-    Role.MANAGEMENT: EVERYONE,
-    Role.OFFICER: ("done", "status", "note", "cancel", "lang", "help"),
-    Role.AB: ("new", "done", "status", "note", "cancel", "lang", "help"),
-    Role.ADMIN: ("new", "done", "status", "note", "invite", "cancel", "lang", "help"),
+    Role.MANAGEMENT: ("status", "away", "back", "expiring", "lang", "help"),
+    Role.OFFICER: ("done", "status", "note", "extend", "wait", "resume", "cancel", "lang",
+                   "help"),
+    Role.AB: ("new", "done", "status", "note", "extend", "wait", "resume", "classify",
+              "expiring", "cancel", "lang", "help"),
+    Role.ADMIN: ("new", "done", "status", "note", "invite", "away", "holidays", "classify",
+                 "cancel", "lang", "help"),
 }
-GROUP = ("status", "done", "help", "bind")
+GROUP = ("status", "done", "extend", "wait", "resume", "holidays", "help", "bind")
 
 
 def commands(names: Sequence[str], t: Translator) -> list[BotCommand]:

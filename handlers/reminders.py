@@ -38,6 +38,7 @@ from handlers.clock_cards import renewal_line, wait_line
 from handlers.notify import APPROVAL, Delivery, Known, PassDocument, Post, render
 from storage.cards import approval_cards, remember_card
 from storage.cases import OpenSteps, documents_by_id, load_cases, open_steps
+from storage.gazette import with_gazette
 from storage.models import Division, User
 from storage.nudges import (
     Claimed,
@@ -600,6 +601,8 @@ async def start_sweeping(application: object, services: Services, bot: ExtBot[An
     every SWEEP_INTERVAL_SECONDS (a missed tick is harmless: the next reads what is owed) and
     whenever a change wakes it (``services.wake_outbox``)."""
     now = services.now()
+    services.procedure = await with_gazette(sessions=services.sessions,
+                                            procedure=services.procedure)
     async with services.sessions() as session, session.begin():
         await plan(session=session, nudges=[services.procedure.planner.first_digest(now)],
                    now=now)
@@ -608,6 +611,9 @@ async def start_sweeping(application: object, services: Services, bot: ExtBot[An
     services.wake_outbox = sweeper.wake
 
     async def tick(context: object) -> None:
+        # `ikabot holidays` may have changed the gazette from another process
+        services.procedure = await with_gazette(sessions=services.sessions,
+                                                procedure=services.procedure)
         await sweeper.run()
 
     interval = services.settings.sweep_interval_seconds
