@@ -27,6 +27,7 @@ from collections import Counter
 from datetime import datetime, timedelta
 from multiprocessing.connection import Connection
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -124,12 +125,22 @@ def _serve_fake(chats: int, pipe: Connection) -> None:
             tg.world.add_group(AB_CHAT, "IKA AB", bot_member=True)
             for n in range(1, chats + 1):
                 tg.world.add_group(chat_of(n), f"IKA D{n:03d}", bot_member=True)
-            pipe.send(tg.base_url)
             loop = asyncio.get_running_loop()
+            posts: list[float] = []
+            call = tg.world.call
+
+            async def timed(method: str, *args: Any, **kwargs: Any) -> object:
+                if method.lower().startswith("send"):
+                    posts.append(time.time())
+                return await call(method, *args, **kwargs)
+
+            tg.world.call = timed  # type: ignore[method-assign]
+            pipe.send(tg.base_url)
             await loop.run_in_executor(None, pipe.recv)
             texts = {n: [m.text for m in tg.world.messages(chat_of(n))]
                      for n in range(1, chats + 1)}
-            pipe.send((texts, sum(1 for e in tg.world.errors if e[1] == 429)))
+            pipe.send((texts, sum(1 for e in tg.world.errors if e[1] == 429),
+                       (min(posts), max(posts)) if posts else (0.0, 0.0)))
 
     asyncio.run(serve())
 
@@ -152,7 +163,7 @@ async def run_shape(name: str) -> dict[str, object]:
         services = app.services
         due = await seed(services, cases_per_chat)
         await app.bot.initialize()
-        started = time.monotonic()
+        started, wall = time.monotonic(), time.time()
         now, sweeps = due, 0
         while True:
             await sweep(app.bot, services, holder="bench", now=now)
@@ -167,7 +178,7 @@ async def run_shape(name: str) -> dict[str, object]:
         await app.bot.shutdown()
         await services.engine.dispose()
     ours.send("stop")
-    texts, refused = ours.recv()
+    texts, refused, (first_post, last_post) = ours.recv()
     fake.join(10)
     messages = [len(texts[n]) for n in range(1, chats + 1)]
     refs = Counter(ref for chat in texts.values() for text in chat
@@ -176,6 +187,8 @@ async def run_shape(name: str) -> dict[str, object]:
     return {"shape": name, "nudges": sum(cases_per_chat), "chats": chats,
             "messages": sum(messages), "seconds": round(elapsed, 2), "t_star": round(best, 2),
             "ratio": round(elapsed / best, 3) if best else None, "refused_429": refused,
+            "first_post_after": round(first_post - wall, 2),
+            "posting_seconds": round(last_post - first_post, 2),
             "lost": sum(1 for r in rows if r.sent_at is None),
             "sent_twice": sum(1 for c in refs.values() if c > 1), "sweeps": sweeps,
             "goal": f"0 x 429, ratio <= {GOAL}"}

@@ -46,6 +46,9 @@ class Settings(BaseSettings):
     escalate_from_overdue_day: int = Field(default=2, ge=1, le=30)
     digest_day: str = "mon"
     sweep_interval_seconds: float = Field(default=60, gt=0, le=3600)
+    # How long a sweeper's claim on the messages it is sending lasts (renewed while it sends):
+    # what a crash can delay them by.
+    sweep_lease_seconds: float = Field(default=60, ge=3, le=600)
     # PostgreSQL with a standby: how often a standby asks for the leader's lock (and the leader
     # checks it still holds it). A dead leader is replaced within about this long.
     leader_retry_seconds: float = Field(default=10, gt=0, le=60)

@@ -10,13 +10,14 @@ morning; the messages a change causes go out at once.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import os
 import socket
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -36,6 +37,7 @@ from bot.services import Services
 from handlers.cards import ab_division, division_name, due_line, due_text, esc, late_text
 from handlers.clock_cards import renewal_line, wait_line
 from handlers.notify import APPROVAL, Delivery, Known, PassDocument, Post, render
+from storage.boards import board_of, keep_board
 from storage.cards import approval_cards, remember_card
 from storage.cases import OpenSteps, documents_by_id, load_cases, open_steps
 from storage.gazette import with_gazette
@@ -54,9 +56,9 @@ from storage.org import list_divisions, list_users
 
 log = logging.getLogger(__name__)
 
-LEASE = timedelta(minutes=1)  # a dead sweeper's rows come back within a minute
-RENEW_AFTER = 20.0  # seconds of sending after which the lease is renewed
-CLAIM_BATCH = 1000  # nudges claimed (whole chats) per round: a crash holds no more than these
+LEASE = timedelta(minutes=1)  # SWEEP_LEASE_SECONDS' default: a dead sweeper's rows come back
+CLAIM_BATCH = 50  # chats claimed (with every nudge due for them) per round
+IN_FLIGHT = 3  # batches being sent at once: a crash holds no more than these
 MARK_DELAY = 0.05  # seconds a sent message waits so that other chats' marks share its write
 MAX_ROUNDS = 1000  # one sweep's bound, whatever happens
 DIGEST_LINES = 20  # the rest is a /status away; the message stays under Telegram's limit
@@ -92,14 +94,38 @@ async def sweep(bot: ExtBot[Any], services: Services, *, holder: str, now: datet
     async with services.sessions() as session:
         if not await any_due(session=session, now=now, kinds=kinds):
             return report
-    for _ in range(MAX_ROUNDS):
-        claimed, more = await _claim(services, holder, now, kinds)
-        report.claimed += len(claimed)
-        if claimed:
-            await _send_batch(bot, services, holder, claimed, now, report)
-        if not more:
-            break
+    # A batch is claimed while the one before it is still being sent (at Telegram's pace most
+    # of a batch's time is waiting), never more than IN_FLIGHT at once: a crash holds no more.
+    in_flight = asyncio.Semaphore(IN_FLIGHT)
+    sending: list[asyncio.Task[None]] = []
+
+    async def send(claimed: list[Claimed]) -> None:
+        # Its place is freed once every chat in it had its first message: what is left are
+        # chats' later messages, waiting on their own one-a-second.
+        freed = _Once(in_flight.release)
+        try:
+            await _send_batch(bot, services, holder, claimed, now, report, freed)
+        finally:
+            freed()
+
+    try:
+        for _ in range(MAX_ROUNDS):
+            await in_flight.acquire()
+            claimed, more = await _claim(services, holder, now, kinds)
+            report.claimed += len(claimed)
+            if claimed:
+                sending.append(asyncio.create_task(send(claimed)))
+            else:
+                in_flight.release()
+            if not more:
+                break
+    finally:
+        await asyncio.gather(*sending)
     return report
+
+
+def _lease(services: Services) -> timedelta:
+    return timedelta(seconds=services.settings.sweep_lease_seconds)
 
 
 async def _claim(services: Services, holder: str, now: datetime,
@@ -113,20 +139,32 @@ async def _claim(services: Services, holder: str, now: datetime,
     claimed: list[Claimed] = []
     while True:
         async with services.sessions() as session, session.begin():
-            batch = await claim_due(session=session, now=now, holder=holder, lease=LEASE,
+            batch = await claim_due(session=session, now=now, holder=holder, lease=_lease(services),
                                     limit=CLAIM_BATCH, kinds=kinds)
             following = [n for row in batch for n in planner.following(
                 row.nudge(planner.audience(row.kind, row.step)))]
             await plan(session=session, nudges=following, now=now)
         claimed.extend(batch)
-        if len(batch) >= CLAIM_BATCH:
-            return claimed, True
-        if all(n.at > now for n in following) or len(claimed) >= CLAIM_BATCH:
-            return claimed, len(claimed) >= CLAIM_BATCH
+        full = len({row.target for row in batch}) >= CLAIM_BATCH
+        if full or all(n.at > now for n in following):
+            return claimed, full
+
+
+class _Once:
+    """Calls ``action`` the first time it is called, never again."""
+
+    def __init__(self, action: Callable[[], object]) -> None:
+        self.action: Callable[[], object] | None = action
+
+    def __call__(self) -> None:
+        if self.action is not None:
+            action, self.action = self.action, None
+            action()
 
 
 async def _send_batch(bot: ExtBot[Any], services: Services, holder: str, claimed: list[Claimed],
-                      now: datetime, report: SweepReport) -> None:
+                      now: datetime, report: SweepReport,
+                      firsts_sent: Callable[[], None] = lambda: None) -> None:
     """Word and send a claimed batch: each chat's messages in order, the chats at once.
 
     A chat that must wait (a 429) holds back no other: its messages wait for a later sweep.
@@ -148,8 +186,18 @@ async def _send_batch(bot: ExtBot[Any], services: Services, holder: str, claimed
     # Each chat in a task of its own, its messages in order; the pace (bot.pace) lets every
     # chat's first message go before any chat's second, and a chat that must wait (a 429, its
     # one message a second) holds back no other.
-    await asyncio.gather(*(_serve(bot, services, context, queue, now, report, marks, lease)
-                           for queue in queues))
+    waiting = len(queues)
+
+    def first_sent() -> None:
+        nonlocal waiting
+        waiting -= 1
+        if waiting == 0:
+            firsts_sent()
+
+    if not queues:
+        firsts_sent()
+    await asyncio.gather(*(_serve(bot, services, context, queue, now, report, marks, lease,
+                                  first_sent) for queue in queues))
 
 
 @dataclass
@@ -162,12 +210,24 @@ class _Queue:
 
 
 async def _serve(bot: ExtBot[Any], services: Services, context: _Context, queue: _Queue,
-                 now: datetime, report: SweepReport, marks: _Marks, lease: _Lease) -> None:
+                 now: datetime, report: SweepReport, marks: _Marks, lease: _Lease,
+                 first_sent: Callable[[], None]) -> None:
     """Send a chat's messages in turn; when one cannot go now, the rest wait with it."""
+    once = _Once(first_sent)
+    try:
+        await _serve_parts(bot, services, context, queue, now, report, marks, lease, once)
+    finally:
+        once()
+
+
+async def _serve_parts(bot: ExtBot[Any], services: Services, context: _Context, queue: _Queue,
+                       now: datetime, report: SweepReport, marks: _Marks, lease: _Lease,
+                       first_sent: Callable[[], None]) -> None:
     for turn, part in enumerate(queue.parts):
         await lease.keep()
         later = await _deliver(bot, services, context, queue.target, queue.chat_id, part, now,
                                report, marks, turn)
+        first_sent()
         if later is None:
             continue
         rest = [row.id for waiting in queue.parts[turn + 1:] for row in waiting.rows]
@@ -187,11 +247,12 @@ class _Lease:
         self.renewed = time.monotonic()
 
     async def keep(self) -> None:
-        if time.monotonic() - self.renewed < RENEW_AFTER:
+        lease = _lease(self.services)
+        if time.monotonic() - self.renewed < lease.total_seconds() / 3:
             return
         async with self.services.sessions() as session, session.begin():
             await renew(session=session, ids=self.ids, holder=self.holder,
-                        until=self.services.now() + LEASE)
+                        until=self.services.now() + lease)
         self.renewed = time.monotonic()
 
 
@@ -229,8 +290,8 @@ class _Context:
             users = {u.telegram_id: u for u in await list_users(session=session)}
             documents = await documents_by_id(session=session, ids=document_ids)
             cards = await approval_cards(session=session, refs=edits, kind=APPROVAL)
-            digest = any(row.kind is NudgeKind.DIGEST for row in claimed)
-            steps = (await open_steps(session=session, now=now, first=DIGEST_LINES) if digest
+            listing = any(row.kind in (NudgeKind.DIGEST, NudgeKind.BOARD) for row in claimed)
+            steps = (await open_steps(session=session, now=now, first=DIGEST_LINES) if listing
                      else None)
         return cls(Known(cases, divisions, users, documents, cards), steps)
 
@@ -250,15 +311,18 @@ class _Context:
 class _Part:
     """One message to a chat (or one edit) and the rows it delivers."""
 
-    delivery: Delivery | None  # None: moot, nothing to send
+    delivery: Delivery | BoardText | None  # None: moot, nothing to send
     rows: list[Claimed]
 
 
 def _parts(rows: list[Claimed], chat_id: int, context: _Context, services: Services,
            t: Translator, now: datetime) -> list[_Part]:
     """A chat's messages in order: each change's message on its own, the reminders packed."""
+    boards = [row for row in rows if row.kind is NudgeKind.BOARD]
     parts = [_Part(render(row, chat_id, context.known, services, t, now), [row])
-             for row in rows if row.kind in MESSAGE_KINDS]
+             for row in rows if row.kind in MESSAGE_KINDS and row.kind is not NudgeKind.BOARD]
+    if boards:  # however many minutes' updates are owed, the board is shown once, as it is now
+        parts.append(_Part(BoardText(_board(context, services, t, now)), boards))
     reminders = [row for row in rows if row.kind not in MESSAGE_KINDS]
     for text, markup, part in _messages(reminders, context, services, t, now):
         sulit = any(case.is_sulit for row in part
@@ -275,8 +339,13 @@ async def _deliver(bot: ExtBot[Any], services: Services, context: _Context, targ
                    turn: int = 0) -> datetime | None:
     """Send one part and record it; None when done, else when the chat may be tried again."""
     ids = [row.id for row in part.rows]
+    message_id: int | None
     try:
-        message_id = await _send(bot, chat_id, part.delivery, Pace(retries=0, turn=turn))
+        if isinstance(part.delivery, BoardText):
+            message_id = await _show_board(bot, services, chat_id, part.delivery.text, now,
+                                           Pace(retries=0, turn=turn))
+        else:
+            message_id = await _send(bot, chat_id, part.delivery, Pace(retries=0, turn=turn))
     except RetryAfter as error:  # Telegram asks this chat to wait; the others go on
         retry_at = now + _seconds(error.retry_after)
         await _postpone(services, ids, str(error), retry_at)
@@ -372,6 +441,55 @@ async def _send(bot: ExtBot[Any], chat_id: int, delivery: Delivery | None, pace:
             if not any(why in str(error).lower() for why in ("not modified", "not found")):
                 raise
     return None
+
+
+@dataclass(frozen=True)
+class BoardText:
+    """What a chat's live board shows now."""
+
+    text: str
+
+
+async def _show_board(bot: ExtBot[Any], services: Services, chat_id: int, text: str,
+                      now: datetime, pace: Pace) -> int:
+    """Bring the chat's pinned board up to date: edited in place (silently), left alone when
+    it already shows this, posted and pinned afresh when it was deleted or unpinned."""
+    shown = hashlib.sha256(text.encode()).hexdigest()
+    async with services.sessions() as session:
+        board = await board_of(session=session, chat_id=chat_id)
+    if board is not None and board.pinned:
+        pinned = (await bot.get_chat(chat_id)).pinned_message
+        if pinned is None or pinned.message_id != board.message_id:
+            board = None  # unpinned (or deleted): a fresh one is pinned
+    if board is not None and board.shown == shown:
+        return board.message_id
+    if board is not None:
+        try:
+            await bot.edit_message_text(text, chat_id=chat_id, message_id=board.message_id)
+        except BadRequest as error:
+            if "not found" not in str(error).lower() and "not modified" not in str(error).lower():
+                raise
+            board = None if "not found" in str(error).lower() else board
+        if board is not None:
+            await _keep(services, chat_id, board.message_id, shown, board.pinned, now)
+            return board.message_id
+    message = await bot.send_message(chat_id, text, disable_notification=True,
+                                     rate_limit_args=pace)
+    pinned_now = True
+    try:
+        await bot.pin_chat_message(chat_id, message.message_id, disable_notification=True)
+    except BadRequest as error:  # no right to pin here: the board is kept up to date unpinned
+        log.warning("cannot pin the board in chat %s: %s", chat_id, error)
+        pinned_now = False
+    await _keep(services, chat_id, message.message_id, shown, pinned_now, now)
+    return message.message_id
+
+
+async def _keep(services: Services, chat_id: int, message_id: int, shown: str, pinned: bool,
+                now: datetime) -> None:
+    async with services.sessions() as session, session.begin():
+        await keep_board(session=session, chat_id=chat_id, message_id=message_id, shown=shown,
+                         pinned=pinned, now=now)
 
 
 def _seconds(value: int | timedelta) -> timedelta:
@@ -554,6 +672,23 @@ def _digest(context: _Context, services: Services, t: Translator, now: datetime)
         lines.append(t.gettext("…and {n} more: /status lists them all.").format(
             n=steps.open - len(steps.earliest)))
     return "\n\n".join(lines)
+
+
+def _board(context: _Context, services: Services, t: Translator, now: datetime) -> str:
+    """The open cases, overdue first, one line each: AB's pinned board."""
+    procedure = services.procedure
+    steps = context.open_steps
+    assert steps is not None
+    lines = [t.ngettext("<b>ikabot board</b>: {open} open case, {late} overdue.",
+                        "<b>ikabot board</b>: {open} open cases, {late} overdue.",
+                        steps.open).format(open=steps.open, late=steps.overdue)]
+    for ref, run in steps.earliest:
+        lines.append(f"<b>{esc(ref)}</b> · {esc(step_heading(procedure.sop, run.key, t))} · "
+                     + due_line(run, t, procedure, now))
+    if steps.open > len(steps.earliest):
+        lines.append(t.gettext("…and {n} more: /status lists them all.").format(
+            n=steps.open - len(steps.earliest)))
+    return "\n".join(lines)
 
 
 class Sweeper:

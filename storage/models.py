@@ -280,6 +280,19 @@ class SentCard(SQLModel, table=True):
     sent_at: datetime = Field(sa_type=UTCDateTime)
 
 
+class Board(SQLModel, table=True):
+    """The live board a group chat has pinned: which message it is and what it shows."""
+
+    __tablename__ = "boards"
+
+    chat_id: int = Field(primary_key=True, sa_type=BigInteger,
+                         sa_column_kwargs={"autoincrement": False})
+    message_id: int = Field(sa_type=BigInteger)
+    shown: str = Field(max_length=64)  # sha256 of the text it shows
+    pinned: bool = True  # False when the bot may not pin in that chat
+    updated_at: datetime = Field(sa_type=UTCDateTime)
+
+
 # --- who may join ------------------------------------------------------------------------------
 
 

@@ -30,8 +30,11 @@ CLAIM_LOCK_KEY = int.from_bytes(b"ikanud", "big")
 
 def nudge_key(nudge: Nudge, target: str) -> str:
     """The unique key of ``nudge`` sent to ``target``."""
-    parts = [nudge.ref or "-", nudge.step or "-", str(nudge.round), nudge.kind.value,
-             nudge.day.isoformat(), target]
+    day = nudge.day.isoformat()
+    if nudge.kind is NudgeKind.BOARD:  # one a minute, not one a day
+        day += f"+{nudge.seq}"
+    parts = [nudge.ref or "-", nudge.step or "-", str(nudge.round), nudge.kind.value, day,
+             target]
     if nudge.kind in SEQ_KEYED_KINDS:  # two requests for more time on one day are two
         parts.append(str(nudge.seq))
     return "|".join(parts)
@@ -150,11 +153,11 @@ def _pending(now: datetime | BindParameter[datetime],
 
 
 async def claim_due(*, session: AsyncSession, now: datetime, holder: str, lease: timedelta,
-                    limit: int = 500, kinds: Sequence[str] | None = None) -> list[Claimed]:
+                    limit: int = 100, kinds: Sequence[str] | None = None) -> list[Claimed]:
     """Claim what is due by ``now`` and free, whole chats at a time, in the caller's transaction.
 
-    The chats of the first ``limit`` nudges due are claimed with every nudge due for them, so
-    that a chat's nudges go out together, in one message. Claims are made one at a time (an
+    The ``limit`` chats whose nudges fell due first are claimed with every nudge due for them,
+    so that a chat's nudges go out together, in one message. Claims are made one at a time (an
     advisory lock held until the caller commits on PostgreSQL, the write transaction on SQLite)
     so that two sweepers never split a chat between them; a row some other transaction holds
     (a change dropping it) is skipped, not waited for. ``kinds`` narrows the claim (outside
@@ -164,8 +167,9 @@ async def claim_due(*, session: AsyncSession, now: datetime, holder: str, lease:
     if connection.dialect.name == "postgresql":
         await session.exec(select(func.pg_advisory_xact_lock(CLAIM_LOCK_KEY)))
     first = (select(NudgeRow.target).where(_pending(now, kinds))
-             .order_by(col(NudgeRow.due_at), col(NudgeRow.id)).limit(limit))
-    targets = sorted(set((await session.exec(first)).all()))
+             .group_by(col(NudgeRow.target))
+             .order_by(func.min(col(NudgeRow.due_at)), func.min(col(NudgeRow.id))).limit(limit))
+    targets = sorted((await session.exec(first)).all())
     if not targets:
         return []
     statement = (select(NudgeRow)

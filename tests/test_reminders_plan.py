@@ -71,16 +71,18 @@ def test_changes_plan_the_decision_chase_and_drop_what_is_moot() -> None:
     case = step_through(PROC, registered(PROC, now), now, "minit_cerai")
     memo = apply(case, SubmitMemo(), actor=OFFICER, now=now, procedure=PROC)
     assert memo.drops == [Drop(case.ref, "minit_cerai")]
-    assert [(n.kind, n.audience, n.day, n.at) for n in memo.nudges] == [
+    board = PLANNER.board_after(now)
+    assert memo.nudges[-1] == board  # AB's board follows every change
+    assert [(n.kind, n.audience, n.day, n.at) for n in memo.nudges[:-1]] == [
         (NudgeKind.ASK, Audience.APPROVERS, date(2026, 9, 1), now),  # the cards, at once
         (NudgeKind.DECISION, Audience.APPROVERS, date(2026, 9, 2), morning(date(2026, 9, 2)))]
     decided = apply(memo.case, Decide(True), actor=MANAGER, now=now, procedure=PROC)
     assert Drop(case.ref, "minit_cerai") in decided.drops
-    told = [(n.kind, n.step, n.audience) for n in decided.nudges if n.at == now]
+    told = [(n.kind, n.step, n.audience) for n in decided.nudges[:-1] if n.at == now]
     assert told == [(NudgeKind.DECIDED, "minit_cerai", Audience.LEAD),
                     (NudgeKind.DECIDED, "minit_cerai", Audience.APPROVERS),
                     (NudgeKind.CARD, "prep_meeting", Audience.LEAD)]
-    assert {n.step for n in decided.nudges if n.at != now} == {"prep_meeting"}
+    assert {n.step for n in decided.nudges[:-1] if n.at != now} == {"prep_meeting"}
     # The drop of the decided step leaves the decision to be told.
     assert not any(d.matches(n) for d in decided.drops for n in decided.nudges)
     done = step_through(PROC, decided.case, now, "file_copy")
@@ -88,7 +90,17 @@ def test_changes_plan_the_decision_chase_and_drop_what_is_moot() -> None:
                  procedure=PROC)
     assert Drop(case.ref) in last.drops
     assert [(n.kind, n.audience) for n in last.nudges] == [
-        (NudgeKind.ENDING, Audience.AB), (NudgeKind.ENDING, Audience.LEAD)]
+        (NudgeKind.ENDING, Audience.AB), (NudgeKind.ENDING, Audience.LEAD),
+        (NudgeKind.BOARD, Audience.AB)]
+
+
+def test_the_board_follows_at_the_next_whole_minute_one_edit_for_the_minutes_changes() -> None:
+    first = PLANNER.board_after(datetime(2026, 9, 1, 10, 0, 10, tzinfo=KL))
+    again = PLANNER.board_after(datetime(2026, 9, 1, 10, 0, 59, tzinfo=KL))
+    later = PLANNER.board_after(datetime(2026, 9, 1, 10, 1, 0, tzinfo=KL))
+    assert first == again and first.at == datetime(2026, 9, 1, 10, 1, tzinfo=KL)
+    assert later.at == datetime(2026, 9, 1, 10, 2, tzinfo=KL) and later.seq == first.seq + 1
+    assert (first.kind, first.audience, first.ref) == (NudgeKind.BOARD, Audience.AB, None)
 
 
 def test_who_each_kind_of_nudge_is_for() -> None:

@@ -15,7 +15,7 @@ kept as an outbox row by storage, in the transaction of the change that owes it:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 
 from bot.domain.calendar import WEEKDAYS, OfficeCalendar
@@ -40,6 +40,7 @@ class NudgeKind(StrEnum):
     REASON = "reason"  # the reason for a Tidak, given after the tap, told to the division
     DOCUMENT = "document"  # the outcome document, passed on to AB (``seq`` is its id)
     ENDING = "ending"  # the case is complete, closed or withdrawn: AB and the lead division
+    BOARD = "board"  # AB's pinned board of open cases, brought up to date (``seq``: the minute)
     EXTENSION_ASK = "extension_ask"  # more time asked for: AB's Lulus / Tolak (``seq``)
     EXTENSION_ANSWER = "extension_answer"  # AB's answer, told to the step's owner (``seq``)
     VOTE = "vote"  # an approver said Ya, others still to decide: the approvers' cards edited
@@ -50,8 +51,8 @@ class NudgeKind(StrEnum):
 
 # Sent at the moment of the change, office hours or not.
 MESSAGE_KINDS = frozenset({NudgeKind.CARD, NudgeKind.ASK, NudgeKind.DECIDED, NudgeKind.REASON,
-                           NudgeKind.DOCUMENT, NudgeKind.ENDING, NudgeKind.EXTENSION_ASK,
-                           NudgeKind.EXTENSION_ANSWER, NudgeKind.VOTE})
+                           NudgeKind.DOCUMENT, NudgeKind.ENDING, NudgeKind.BOARD,
+                           NudgeKind.EXTENSION_ASK, NudgeKind.EXTENSION_ANSWER, NudgeKind.VOTE})
 # Never made moot by a later change: what they tell stays true.
 LASTING_KINDS = frozenset({NudgeKind.DECIDED, NudgeKind.REASON, NudgeKind.DOCUMENT,
                            NudgeKind.ENDING, NudgeKind.EXTENSION_ANSWER, NudgeKind.RENEWAL})
@@ -134,7 +135,7 @@ class Planner:
         if kind in (NudgeKind.DECISION, NudgeKind.ASK, NudgeKind.VOTE):
             return Audience.APPROVERS
         if kind in (NudgeKind.DIGEST, NudgeKind.ESCALATION, NudgeKind.DOCUMENT,
-                    NudgeKind.EXTENSION_ASK, NudgeKind.WAITING) or step is None:
+                    NudgeKind.BOARD, NudgeKind.EXTENSION_ASK, NudgeKind.WAITING) or step is None:
             return Audience.AB
         return self.owner(step)
 
@@ -282,7 +283,17 @@ class Planner:
             elif event.kind in ENDINGS:
                 drop.append(Drop(case.ref))
                 plan.extend(self.for_renewal(case))
+        if events:
+            plan.append(self.board_after(max(event.at for event in events)))
         return plan, drop
+
+    def board_after(self, moment: datetime) -> Nudge:
+        """AB's board brought up to date at the next whole minute: at most once a minute, one
+        edit for every change made within it."""
+        local = moment.astimezone(self.calendar.tz).replace(second=0, microsecond=0)
+        at = local + timedelta(minutes=1)
+        return Nudge(None, None, 0, NudgeKind.BOARD, at.date(), Audience.AB, at,
+                     at.hour * 60 + at.minute)
 
     def messages(self, case: Case, event: Event) -> list[Nudge]:
         """What ``event`` must tell, and to whom, at once."""

@@ -184,6 +184,7 @@ class Chat:
     started: bool = False  # private: the user has written to the bot at least once
     menu_button: JSONDict | None = None
     last_message_id: int = 0
+    pinned: int | None = None  # the pinned message's id
 
     @property
     def is_private(self) -> bool:
@@ -801,6 +802,8 @@ class World:
                 "deleteMyCommands": self._delete_my_commands,
                 "sendChatAction": self._send_chat_action,
                 "getChat": self._get_chat,
+                "pinChatMessage": self._pin_chat_message,
+                "unpinChatMessage": self._unpin_chat_message,
                 "getChatMember": self._get_chat_member,
                 "getChatAdministrators": self._get_chat_administrators,
                 "leaveChat": self._leave_chat,
@@ -1324,10 +1327,40 @@ class World:
             raise _bad("wrong parameter action in request")
         return True
 
+    def _pin_chat_message(self, p: Params) -> bool:
+        chat = self._writable_chat(p)
+        if not chat.is_private and chat.bot_status not in ("administrator", "creator"):
+            raise _bad("not enough rights to manage pinned messages in the chat")
+        message = self._find_message(chat, p.integer("message_id"))
+        if message is None or message.deleted:
+            raise _bad("message to pin not found")
+        chat.pinned = message.message_id
+        return True
+
+    def _unpin_chat_message(self, p: Params) -> bool:
+        chat = self._writable_chat(p)
+        chat.pinned = None
+        return True
+
+    def unpin(self, chat_id: int) -> None:
+        """Someone unpins the chat's pinned message."""
+        self._chat(chat_id).pinned = None
+
+    def delete_by_person(self, chat_id: int, message_id: int) -> None:
+        """An admin deletes one of the bot's messages."""
+        chat = self._chat(chat_id)
+        message = self._find_message(chat, message_id)
+        if message is not None:
+            message.deleted = True
+            if chat.pinned == message_id:
+                chat.pinned = None
+
     def _get_chat(self, p: Params) -> JSONDict:
         chat = self._known_chat(p)
+        pinned = self._find_message(chat, chat.pinned) if chat.pinned else None
         return {
             **chat.to_api(),
+            **({"pinned_message": pinned.to_api(with_reply=False)} if pinned else {}),
             "accent_color_id": 0,
             "max_reaction_count": 11,
             "accepted_gift_types": {
