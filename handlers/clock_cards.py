@@ -24,15 +24,15 @@ from handlers.cards import esc
 Names = Callable[[int | None], str]
 
 PARTIES = {
-    WaitParty.KLN: N_("KLN"),
+    WaitParty.KLN: N_("KLN (the Ministry of Foreign Affairs)"),
     WaitParty.FOREIGN: N_("the foreign side"),
     WaitParty.AGC: N_("the AGC"),
     WaitParty.AGENCY: N_("another agency"),
 }
 CLASSIFICATIONS = {
     Classification.OPEN: N_("not classified"),
-    Classification.TERHAD: N_("Terhad"),
-    Classification.SULIT: N_("Sulit"),
+    Classification.TERHAD: N_("Terhad (restricted)"),
+    Classification.SULIT: N_("Sulit (confidential)"),
 }
 
 
@@ -50,7 +50,7 @@ def shown_title(case: Case, t: Translator, *, trusted: bool) -> str:
     """The case's title, escaped; a Sulit case's only where ``trusted`` (AB's chat, the lead
     division's, a private chat), elsewhere "Sulit" in its place (beside the reference)."""
     if case.is_sulit and not trusted:
-        return "<i>" + esc(t.gettext("Sulit")) + "</i>"
+        return "<i>Sulit</i>"  # the marking itself, as on the paper file, in every language
     return esc(case.title)
 
 
@@ -73,10 +73,11 @@ def extension_request(case: Case, asked: Extension, t: Translator, procedure: Pr
         t.gettext("Due now: {due}").format(
             due=t.format_datetime(run.due_at, procedure.calendar.tz)),
     ]
+    # KDN's own words in every language, as Ya / Tidak are: AB decides "Lulus" or "Tolak".
     markup = InlineKeyboardMarkup([[
-        InlineKeyboardButton(t.gettext("Lulus"), callback_data=encode(
+        InlineKeyboardButton("Lulus", callback_data=encode(
             AnswerMoreTime(case.ref, run.key, asked.seq, True))),
-        InlineKeyboardButton(t.gettext("Tolak"), callback_data=encode(
+        InlineKeyboardButton("Tolak", callback_data=encode(
             AnswerMoreTime(case.ref, run.key, asked.seq, False))),
     ]])
     return "\n".join(lines), markup

@@ -68,10 +68,8 @@ async def show_expiring(update: Update, context: IkaContext) -> None:
     for item in found[:MAX_LISTED]:
         trusted = chat is None or chat.code == item.lead_division or (
             chat.kind == DivisionKind.AB.value)
-        title = esc(item.title) if trusted or not item.sulit else "<i>" + esc(
-            t.gettext("Sulit")) + "</i>"
-        lines.append(t.gettext("{date} · <b>{ref}</b> · {title}").format(
-            date=t.format_date(item.expires_on), ref=esc(item.ref), title=title))
+        title = esc(item.title) if trusted or not item.sulit else "<i>Sulit</i>"
+        lines.append(f"{t.format_date(item.expires_on)} · <b>{esc(item.ref)}</b> · {title}")
     if len(found) > MAX_LISTED:
         lines.append(t.gettext("…and {n} more: ask for a shorter period.").format(
             n=len(found) - MAX_LISTED))
