@@ -111,6 +111,7 @@ class NewCase:
     source: Source
     lead_division: str
     received_on: date
+    classification: Classification = Classification.OPEN
 
 
 @dataclass(frozen=True)
@@ -418,13 +419,15 @@ def register_case(new: NewCase, *, actor: Actor, now: datetime, procedure: Proce
         source=new.source,
         lead_division=new.lead_division,
         received_on=new.received_on,
+        classification=new.classification,
     )
     registered = Event(
         "case_registered",
         actor.user_id,
         now,
         data={"title": case.title, "lead_division": case.lead_division,
-              "received_on": case.received_on.isoformat()},
+              "received_on": case.received_on.isoformat(),
+              "classification": case.classification.value},
     )
     events = [registered, _start(case, procedure.sop.keys[0], now, procedure, actor.user_id)]
     return _planned(case, events, procedure)

@@ -228,3 +228,15 @@ async def test_a_sulit_case_is_protected_and_its_title_stays_in_its_chats(bot: B
     await world.send_text(bot.user(CHONG), f"/status {REF}", chat=BKKA)
     own = await world.wait_for_message(BKKA, contains="Bahagian berkaitan:")
     assert TITLE in own.text
+
+
+async def test_a_case_registered_as_sulit_is_guarded_from_its_first_card(bot: Bot) -> None:
+    from tests.e2e.test_intake import choose, the_case, up_to_the_date
+
+    world = bot.world
+    question = await up_to_the_date(bot)
+    summary = await choose(bot, AMINAH, question, "Hari ini", "Sila semak")
+    await _tap(bot, AMINAH, summary, "🔒 Daftar sebagai Sulit")
+    card = await world.wait_for_message(BKKA, contains="Langkah 2")
+    assert card.protect_content
+    assert (await the_case(bot)).is_sulit
