@@ -14,6 +14,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.callbacks import AfterRefusal, Approve, AskMoreTime, Report, ToggleInput, encode
 from bot.domain.case import Case, Decision, Phase, StepRun
+from bot.domain.clock import waiting
 from bot.domain.deadlines import Procedure
 from bot.domain.sop import Capture, Owner, StepDef
 from bot.i18n import Translator
@@ -93,7 +94,9 @@ def moved_note(case: Case, run: StepRun, t: Translator, procedure: Procedure) ->
 
 
 def late_text(run: StepRun, t: Translator, procedure: Procedure, now: datetime) -> str | None:
-    """"2 working days late", or None when the step is not overdue."""
+    """"2 working days late", or None when the step is not overdue (or its clock is stopped)."""
+    if waiting(run) is not None:
+        return None
     late = working_days_late(run, procedure, now)
     if late <= 0:
         return None

@@ -20,6 +20,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 from bot.callbacks import Page, decode, encode, pattern
 from bot.context import IkaContext
 from bot.domain.case import Case, Phase, StepRun
+from bot.domain.clock import waiting
 from bot.domain.deadlines import Procedure
 from bot.domain.sop import Capture
 from bot.i18n import Translator
@@ -164,7 +165,8 @@ async def _org(context: IkaContext) -> _Org:
 def is_overdue(case: Case, now: datetime) -> bool:
     """True when the current step's work is past its due time."""
     run = case.current_run
-    return run is not None and case.phase is Phase.WORK and now > run.due_at
+    return (run is not None and case.phase is Phase.WORK and now > run.due_at
+            and waiting(run) is None)  # a stopped clock is not late
 
 
 def _case_block(case: Case, t: Translator, procedure: Procedure, now: datetime,

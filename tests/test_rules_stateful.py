@@ -162,13 +162,18 @@ class CaseMachine(RuleBasedStateMachine):
         if pending:
             self.act(AnswerExtension(key, pending[0].seq, grant), AB, 2)
 
-    @rule(party=st.sampled_from(list(WaitParty)), hours=st.integers(min_value=0, max_value=400))
-    def wait_then_resume(self, party: WaitParty, hours: int) -> None:
-        """The owner marks the step waiting, and later resumes it."""
+    @rule(party=st.sampled_from(list(WaitParty)), hours=st.integers(min_value=0, max_value=400),
+          extend=st.booleans())
+    def wait_then_resume(self, party: WaitParty, hours: int, extend: bool) -> None:
+        """The owner marks the step waiting (more time may be granted meanwhile), and later
+        resumes it."""
         key = self.case.current_step or "receive"
         self.act(StartWait(key, party, "nota"), OFFICER, 1)
         if waiting(self.case.current_run) is not None:
             self.nothing_chases_a_waiting_or_done_step()
+            if extend:
+                self.extend(3, True)
+                self.nothing_chases_a_waiting_or_done_step()
         self.act(ResumeWait(key), OFFICER, hours)
 
     @rule(approve=st.booleans(), back_to=st.sampled_from(["collect_input", "minit_cerai", None]))
@@ -219,6 +224,9 @@ class CaseMachine(RuleBasedStateMachine):
                 assert self.case.is_open
             if nudge.kind is NudgeKind.WAITING:
                 assert run is not None and nudge.step == run.key and waiting(run) is not None
+        if run is not None and waiting(run) is not None:  # AB is still reminded that it waits
+            assert any(n.kind is NudgeKind.WAITING and n.step == run.key
+                       for n in self.pending.values())
 
     @invariant()
     def the_log_accounts_for_every_change(self) -> None:

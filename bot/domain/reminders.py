@@ -264,13 +264,13 @@ class Planner:
             elif event.kind == "negotiation_scheduled" and case.current_run is not None:
                 drop.append(Drop(case.ref, event.step))  # the due date moved: plan anew
                 plan.extend(self.for_step(case, case.current_run))
-            elif (event.kind in ("extension_granted", "due_recounted", "wait_ended")
-                  and case.current_run is not None and case.current_run.key == event.step):
+            elif event.kind in ("extension_granted", "due_recounted", "wait_ended"):
                 # the due date moved (or the clock runs again): the old date's reminders go
-                drop.append(Drop(case.ref, event.step, CLOCK_KINDS + (NudgeKind.WAITING,)))
-                plan.extend(self.for_step(case, case.current_run, since=event.at))
-            elif event.kind == "wait_ended":
-                drop.append(Drop(case.ref, event.step, (NudgeKind.WAITING,)))
+                ended = (NudgeKind.WAITING,) if event.kind == "wait_ended" else ()
+                drop.append(Drop(case.ref, event.step, CLOCK_KINDS + ended))
+                run = case.current_run
+                if run is not None and run.key == event.step:
+                    plan.extend(self.for_step(case, run, since=event.at))
             elif event.kind == "wait_started" and case.current_run is not None:
                 drop.append(Drop(case.ref, event.step, CLOCK_KINDS))  # the clock has stopped
                 plan.append(self._waiting(case.ref, event.step, case.current_run.round,
