@@ -69,7 +69,7 @@ async def extend(update: Update, context: IkaContext) -> None:
     await message.reply_text(t.ngettext(
         "Your request for {n} more working day on {ref} has gone to Bahagian AB.",
         "Your request for {n} more working days on {ref} has gone to Bahagian AB.",
-        days).format(n=days, ref=esc(ref)))
+        days).format(n=days, ref=esc(ref)), protect_content=result.case.is_sulit or None)
 
 
 def _extend_usage(context: IkaContext, ref: str | None) -> str:
@@ -139,7 +139,8 @@ async def wait(update: Update, context: IkaContext) -> None:
     await message.reply_text(t.gettext(
         "{ref} now waits on {party}: its clock is stopped and no overdue reminders go out. "
         "Send /resume {ref} once they answer.").format(ref=esc(ref),
-                                                       party=esc(party_label(party, t))))
+                                                       party=esc(party_label(party, t))),
+        protect_content=result.case.is_sulit or None)
 
 
 async def resume(update: Update, context: IkaContext) -> None:
@@ -165,7 +166,7 @@ async def resume(update: Update, context: IkaContext) -> None:
     await message.reply_text(t.ngettext(
         "{ref} runs again after {n} working day of waiting. Now due {due}.",
         "{ref} runs again after {n} working days of waiting. Now due {due}.", days).format(
-        ref=esc(ref), n=days, due=due))
+        ref=esc(ref), n=days, due=due), protect_content=result.case.is_sulit or None)
 
 
 def handlers() -> list[BaseHandler[Any, Any, Any]]:

@@ -212,8 +212,7 @@ async def test_a_sulit_case_is_protected_and_its_title_stays_in_its_chats(bot: B
     await _tap(bot, AMINAH, ask, "Lulus")
     told = await world.wait_for_message(BKKA, contains="Lanjutan tempoh diluluskan")
     assert told.protect_content
-    assert all(m.protect_content for m in world.messages(BKKA)[sent:] if REF in m.text
-               and not m.text.startswith("Permohonan"))
+    assert all(m.protect_content for m in world.messages(BKKA)[sent:])  # the reply too
 
     # another division's group sees the reference and "Sulit", never the title
     await world.send_text(bot.user(DEVI), f"/status {REF}", chat=BPI)
@@ -240,3 +239,33 @@ async def test_a_case_registered_as_sulit_is_guarded_from_its_first_card(bot: Bo
     card = await world.wait_for_message(BKKA, contains="Langkah 2")
     assert card.protect_content
     assert (await the_case(bot)).is_sulit
+
+
+async def test_a_sulit_cases_outcome_document_is_not_passed_on(bot: Bot) -> None:
+    world, services = bot.world, bot.app.services
+    await seed_case(bot)
+    today = services.now().date()
+    for action, who in [
+        (RequestInputs(("AGC",)), CHONG), (TickInput("AGC"), CHONG),
+        (CompleteStep("collect_input"), CHONG), (SubmitMemo("Minit"), CHONG),
+        (Decide(True), KSU), (CompleteStep("prep_meeting", MeetingHeld(today)), CHONG),
+        (CompleteStep("inform_ab"), CHONG),
+        (CompleteStep("convey_kln", NoteSent("KLN.600-1/2/3")), AMINAH),
+        (CompleteStep("negotiate", NegotiationHeld(today, today, "Jakarta")), CHONG),
+    ]:
+        actor = await _user(bot, who)
+        await change_case(sessions=services.sessions, ref=REF, change=lambda case: apply(
+            case, action, actor=actor, now=services.now(),  # noqa: B023
+            procedure=services.procedure))
+    services.wake_outbox()
+    await world.send_text(bot.user(AMINAH), f"/classify {REF} Sulit", chat=AB)
+    await world.wait_for_message(AB, contains="kini berperingkat Sulit")
+    card = await world.wait_for_message(BKKA, contains="Langkah 8")
+    await _tap(bot, CHONG, card, "✅ Laporkan selesai")
+    await world.wait_for_message(CHONG, contains="fail")
+    await world.send_document(bot.user(CHONG), "MOU-ID-MY.pdf", b"%PDF-1.4 sulit",
+                              "application/pdf")
+    await world.wait_for_message(CHONG, contains="Direkodkan")
+    told = await world.wait_for_message(AB, contains="tidak dihantar melalui Telegram")
+    assert told.protect_content
+    assert not [m for m in world.messages(AB) if m.document is not None]
