@@ -5,7 +5,9 @@ after filing, and a Sulit case."""
 from __future__ import annotations
 
 from datetime import date, datetime
+from pathlib import Path
 
+from bot.app import build_application, serving
 from bot.callbacks import AnswerMoreTime, encode
 from bot.domain.rules import (
     CompleteStep,
@@ -24,7 +26,7 @@ from handlers.reminders import sweep
 from storage.cases import case_events, change_case
 from storage.nudges import rows_for
 from tests.builders import KL
-from tests.e2e.conftest import CHATS, Bot
+from tests.e2e.conftest import CHATS, Bot, Stage
 from tests.e2e.test_decisions import _forged, _to_decision
 from tests.e2e.test_flow import AMINAH, CHONG, DEVI, KSU, REF, TKSU, _case, _tap, _user, seed_case
 
@@ -269,3 +271,34 @@ async def test_a_sulit_cases_outcome_document_is_not_passed_on(bot: Bot) -> None
     told = await world.wait_for_message(AB, contains="tidak dihantar melalui Telegram")
     assert told.protect_content
     assert not [m for m in world.messages(AB) if m.document is not None]
+
+
+async def test_every_approver_decides_and_each_card_shows_who_has(stage: Stage,
+                                                                  tmp_path: Path) -> None:
+    shipped = (Path(__file__).parents[2] / "bot" / "domain" / "sop.toml").read_text("utf-8")
+    sop_file = tmp_path / "sop-every.toml"
+    sop_file.write_text(shipped.replace('approvers = "any"', 'approvers = "every"'), "utf-8")
+    settings = stage.settings.model_copy(update={"sop_file": sop_file})
+    async with serving(build_application(settings, clock=stage.clock)) as app:
+        bot = Bot(stage.world, stage.users, stage.clock, settings, app)
+        world = bot.world
+        await _to_decision(bot)
+        ksu_card = await world.wait_for_message(KSU, contains=REF)
+        tksu_card = await world.wait_for_message(TKSU, contains=REF)
+        await _tap(bot, KSU, ksu_card, "Ya")
+        for card in (ksu_card, tksu_card):
+            shown = await world.wait_for(
+                lambda card=card: _now(bot, card) if "Keputusan setakat ini" in _now(
+                    bot, card).text else None)
+            assert "KSU (Ketua Setiausaha): Ya" in shown.text
+            assert "Belum membuat keputusan: TKSU" in shown.text
+            assert shown.buttons  # the others still decide on it
+        assert (await _case(bot)).current_step == "minit_cerai"
+        await _tap(bot, TKSU, _now(bot, tksu_card), "Tidak")
+        await world.wait_for_message(CHATS["BKKA"], contains="Tidak: tidak diluluskan oleh TKSU")
+        assert [d.approved for d in (await _case(bot)).decisions] == [False]
+
+
+def _now(bot: Bot, message):  # type: ignore[no-untyped-def]
+    return next(m for m in bot.world.messages(message.chat.id)
+                if m.message_id == message.message_id)
