@@ -9,13 +9,15 @@ from __future__ import annotations
 import dataclasses
 from datetime import date, datetime
 
+from sqlalchemy import and_
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.domain.case import CaseStatus
 from bot.domain.deadlines import Procedure
 from bot.domain.rules import recount
-from storage.cases import ConcurrentChange, Sessions, change_case, list_open_cases
-from storage.models import EventRow, GazettedDay
+from storage.cases import ConcurrentChange, Sessions, change_case
+from storage.models import CaseRow, EventRow, GazettedDay, StepRecord
 
 
 @dataclasses.dataclass(frozen=True)
@@ -81,9 +83,20 @@ async def set_day(*, sessions: Sessions, procedure: Procedure, day: date, name: 
 
 async def recount_open(*, sessions: Sessions, procedure: Procedure, now: datetime,
                        why: str) -> list[Moved]:
-    """Count every open case's current due date again; the ones that moved."""
+    """Count every open case's current due date again; the ones that moved.
+
+    Only the cases whose current step is due after ``now`` are read, one at a time, each
+    changed in its own transaction: a gazette change never holds every open case in memory.
+    """
     async with sessions() as session:
-        refs = [case.ref for case in await list_open_cases(session=session)]
+        rows = await session.exec(
+            select(CaseRow.ref).join(StepRecord, and_(
+                col(StepRecord.case_id) == col(CaseRow.id),
+                col(StepRecord.step) == col(CaseRow.current_step),
+                col(StepRecord.done_at).is_(None)))
+            .where(col(CaseRow.status) == CaseStatus.OPEN.value, col(StepRecord.due_at) > now)
+            .order_by(col(CaseRow.id)))
+        refs = list(dict.fromkeys(rows.all()))
     moved: list[Moved] = []
     for ref in refs:
         for _ in range(3):  # a case changed meanwhile is read again
