@@ -34,13 +34,17 @@ from bot.webhook import WebhookServer, run_webhook
 from handlers import (
     admin,
     approvals,
+    away,
     cases,
+    clock,
     errors,
     fallbacks,
     gate,
+    gazette,
     menus,
     reminders,
     reports,
+    signed,
     start,
     status,
     steps,
@@ -91,9 +95,12 @@ def handler_groups() -> list[tuple[int, list[BaseHandler[Any, Any, Any]]]]:
         # only; then the plain commands (/status), then the /cancel that no conversation
         # took, which must come after every conversation's own /cancel; last whatever no one
         # took: any tap gets an answer, a private message a pointer to /help.
+        # The SOP as lived (more time, waits, absences, the gazette, after signing) are plain
+        # commands and taps of their own, tried after every conversation.
         (0, [*steps.handlers(), *approvals.handlers(), *admin.handlers(), *cases.handlers(),
-             *start.handlers(), *status.HANDLERS, *reports.HANDLERS, cases.NOTHING_TO_CANCEL,
-             *fallbacks.handlers()]),
+             *start.handlers(), *status.HANDLERS, *reports.HANDLERS, *clock.handlers(),
+             *away.handlers(), *gazette.handlers(), *signed.handlers(),
+             cases.NOTHING_TO_CANCEL, *fallbacks.handlers()]),
     ]
 
 

@@ -72,7 +72,26 @@ class Timeline:
     ref: str
 
 
-Callback = Approve | Report | ToggleInput | AfterRefusal | Page | Choice | Timeline
+@dataclass(frozen=True)
+class AskMoreTime:
+    """The step's owner asks for more time on step ``step`` (the button on cards, reminders)."""
+
+    ref: str
+    step: str
+
+
+@dataclass(frozen=True)
+class AnswerMoreTime:
+    """AB's Lulus (grant=True) or Tolak on request ``seq`` for more time on ``step``."""
+
+    ref: str
+    step: str
+    seq: int
+    grant: bool
+
+
+Callback = (Approve | Report | ToggleInput | AfterRefusal | Page | Choice | Timeline
+            | AskMoreTime | AnswerMoreTime)
 
 _PATTERNS: list[tuple[re.Pattern[str], type]] = [
     (re.compile(rf"ap:{VERSION}:({_REF}):(\d{{1,3}}):([yn])"), Approve),
@@ -82,6 +101,8 @@ _PATTERNS: list[tuple[re.Pattern[str], type]] = [
     (re.compile(rf"pg:{VERSION}:(open|{_REF}):(\d{{1,4}})"), Page),
     (re.compile(rf"ch:{VERSION}:([a-z_]{{1,16}}):([A-Za-z0-9_.-]{{1,40}})"), Choice),
     (re.compile(rf"tl:{VERSION}:({_REF})"), Timeline),
+    (re.compile(rf"xr:{VERSION}:({_REF}):({_KEY})"), AskMoreTime),
+    (re.compile(rf"xa:{VERSION}:({_REF}):({_KEY}):(\d{{1,3}}):([yn])"), AnswerMoreTime),
 ]
 
 
@@ -102,6 +123,10 @@ def encode(button: Callback) -> str:
             data = f"ch:{VERSION}:{field}:{value}"
         case Timeline(ref):
             data = f"tl:{VERSION}:{ref}"
+        case AskMoreTime(ref, step):
+            data = f"xr:{VERSION}:{ref}:{step}"
+        case AnswerMoreTime(ref, step, seq, grant):
+            data = f"xa:{VERSION}:{ref}:{step}:{seq}:{'y' if grant else 'n'}"
     if decode(data) != button:
         raise ValueError(f"button data would not read back: {data!r}")
     return data
@@ -122,6 +147,8 @@ def decode(data: str | None) -> Callback | None:
             return Approve(a, int(b), rest[0] == "y")
         if kind is Page:
             return Page(a, int(b))
+        if kind is AnswerMoreTime:
+            return AnswerMoreTime(a, b, int(rest[0]), rest[1] == "y")
         return kind(a, b)  # type: ignore[no-any-return]
     return None
 

@@ -22,6 +22,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot import holidays_cli
 from bot.domain.sop import Sop, load_sop
 from bot.i18n import (
     DOMAIN,
@@ -564,7 +565,18 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--lang", choices=LANGUAGES, default=None,
                         help="the headers' language (default: DEFAULT_LANGUAGE)")
     export.set_defaults(handler=cmd_export)
+    holidays_cli.add_commands(commands, cmd_holidays)
     return parser
+
+
+def cmd_holidays(args: argparse.Namespace, redactor: RedactSecrets) -> int:
+    """The gazette: add or remove a holiday, or list the coming ones (bot/holidays_cli.py)."""
+    settings = load_settings()
+    try:
+        print(holidays_cli.run(args, settings))
+    except (DBAPIError, OSError) as exc:
+        raise _unreachable(settings.database_url, exc) from exc
+    return EXIT_OK
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -245,6 +245,11 @@ def _revise_target(details: Mapping[str, Any], t: Translator, sop: Sop | None) -
     )
 
 
+def _extension_days(details: Mapping[str, Any], t: Translator, sop: Sop | None) -> str:
+    return t.gettext("Please ask for 1 to {limit} working days.").format(
+        limit=details.get("limit", "?"))
+
+
 def _fixed(message: str) -> Callable[[Mapping[str, Any], Translator, Sop | None], str]:
     """A refusal whose text needs no details."""
     return lambda details, t, sop: t.gettext(message)
@@ -286,6 +291,27 @@ _REFUSALS: Mapping[Reason, Callable[[Mapping[str, Any], Translator, Sop | None],
         N_("This step is completed by top management's decision (Ya/Tidak), not reported "
            "by hand.")
     ),
+    Reason.EXTENSION_NOT_ALLOWED: _fixed(
+        N_("More time cannot be asked for on this step now.")
+    ),
+    Reason.EXTENSION_DAYS: _extension_days,
+    Reason.EXTENSION_PENDING: _fixed(
+        N_("A request for more time on this step is already awaiting Bahagian AB's answer.")
+    ),
+    Reason.EXTENSION_ANSWERED: _fixed(N_("This request for more time has already been answered.")),
+    Reason.OWN_EXTENSION: _fixed(
+        N_("A request for more time is answered by another officer of Bahagian AB, not by the "
+           "one who asked.")
+    ),
+    Reason.WAIT_NOT_ALLOWED: _fixed(
+        N_("The SOP does not let this step wait on an outside party.")
+    ),
+    Reason.ALREADY_WAITING: _fixed(N_("This step is already waiting on an outside party.")),
+    Reason.NOT_WAITING: _fixed(N_("This step is not waiting on an outside party.")),
+    Reason.NOT_LISTED_APPROVER: _fixed(
+        N_("You are not among the approvers listed on this case.")
+    ),
+    Reason.ALREADY_VOTED: _fixed(N_("Your decision on this case is already recorded.")),
 }
 
 

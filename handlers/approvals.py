@@ -5,6 +5,7 @@ from __future__ import annotations
 import warnings
 from typing import Any
 
+from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram import Update
 from telegram.ext import (
     BaseHandler,
@@ -32,6 +33,7 @@ from bot.domain.rules import (
 )
 from bot.text import clean
 from handlers.acting import actor_of, perform
+from handlers.away import on_behalf
 from handlers.cards import esc
 from handlers.keyboards import drop_case_buttons
 from handlers.replies import answer_tap
@@ -65,7 +67,12 @@ async def decide(update: Update, context: IkaContext) -> int:
             raise Refused(Reason.ALREADY_DECIDED)  # a card from an earlier round
         return Decide(button.approve)
 
-    result = await perform(context, button.ref, action)
+    async def acting(session: AsyncSession, case: Case) -> Action:
+        chosen = action(case)  # an acting approver decides on behalf of the one away
+        assert isinstance(chosen, Decide)
+        return await on_behalf(session, case, chosen, query.from_user.id, context.services)
+
+    result = await perform(context, button.ref, prepare=acting)
     if isinstance(result, str):
         await answer_tap(update, context, result)
         return ConversationHandler.END

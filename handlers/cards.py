@@ -12,8 +12,9 @@ from datetime import datetime
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.callbacks import AfterRefusal, Approve, Report, ToggleInput, encode
+from bot.callbacks import AfterRefusal, Approve, AskMoreTime, Report, ToggleInput, encode
 from bot.domain.case import Case, Decision, Phase, StepRun
+from bot.domain.clock import waiting
 from bot.domain.deadlines import Procedure
 from bot.domain.sop import Capture, Owner, StepDef
 from bot.i18n import Translator
@@ -55,10 +56,10 @@ def owner_division(case: Case, step: StepDef, divisions: Mapping[str, Division]
     return ab_division(divisions) if step.owner is Owner.AB else divisions.get(case.lead_division)
 
 
-def heading(case: Case, t: Translator) -> str:
-    """Reference, title, countries, level and instrument."""
+def heading(case: Case, t: Translator, title: str | None = None) -> str:
+    """Reference, title (or ``title``, HTML, in its place), countries, level and instrument."""
     countries = t.format_list(t.country_name(c) for c in case.countries)
-    return (f"<b>{esc(case.ref)}</b> · {esc(case.title)}\n"
+    return (f"<b>{esc(case.ref)}</b> · {title if title is not None else esc(case.title)}\n"
             f"{esc(countries)} · {level_label(case.level, t)} · "
             f"{instrument_label(case.instrument, t)}")
 
@@ -93,7 +94,9 @@ def moved_note(case: Case, run: StepRun, t: Translator, procedure: Procedure) ->
 
 
 def late_text(run: StepRun, t: Translator, procedure: Procedure, now: datetime) -> str | None:
-    """"2 working days late", or None when the step is not overdue."""
+    """"2 working days late", or None when the step is not overdue (or its clock is stopped)."""
+    if waiting(run) is not None:
+        return None
     late = working_days_late(run, procedure, now)
     if late <= 0:
         return None
@@ -148,10 +151,12 @@ def step_markup(case: Case, t: Translator, procedure: Procedure) -> Markup:
     if run is None or not case.is_open:
         return None
     step = procedure.sop.get(run.key)
+    more = [_button(t.gettext("⏳ More time"), encode(AskMoreTime(case.ref, run.key)))]
     if step.capture is Capture.DECISION:
         if case.phase is Phase.WORK:
             return InlineKeyboardMarkup([[_button(t.gettext("📨 Minit Cerai submitted"),
-                                                  encode(Report(case.ref, run.key)))]])
+                                                  encode(Report(case.ref, run.key)))]]
+                                        + ([more] if step.extend else []))
         if case.phase is Phase.REFUSED:
             return refusal_markup(case, t, procedure)
         return None
@@ -166,6 +171,8 @@ def step_markup(case: Case, t: Translator, procedure: Procedure) -> Markup:
         rows.append([_button(t.gettext("✅ All input is in"), encode(Report(case.ref, run.key)))])
     else:
         rows.append([_button(t.gettext("✅ Report done"), encode(Report(case.ref, run.key)))])
+    if step.extend:
+        rows.append(more)
     return InlineKeyboardMarkup(rows)
 
 
@@ -218,9 +225,11 @@ def approval_card(case: Case, t: Translator, divisions: Mapping[str, Division],
 
 
 def decision_line(decision: Decision, t: Translator, procedure: Procedure,
-                  decider: str) -> str:
-    """Who decided what, and when."""
+                  decider: str, absent: str | None = None) -> str:
+    """Who decided what, and when (an acting approver: on behalf of ``absent``)."""
     when = t.format_datetime(decision.at, procedure.calendar.tz)
+    if absent is not None:
+        decider = t.gettext("{acting} on behalf of {name}").format(acting=decider, name=absent)
     if decision.approved:
         line = t.gettext("Ya: approved by {name}, {when}.")
     else:

@@ -38,7 +38,7 @@ from bot.callbacks import VERSION, Choice, decode, encode
 from bot.context import IkaContext
 from bot.countries import is_country
 from bot.dates import parse_date
-from bot.domain.case import Instrument, Level, Source
+from bot.domain.case import Classification, Instrument, Level, Source
 from bot.domain.rules import MAX_COUNTRIES, MAX_TITLE, NewCase, Outcome, Reason, may_register
 from bot.i18n import Translator
 from bot.messages import instrument_label, level_label, refusal, source_label, step_heading
@@ -214,6 +214,9 @@ async def _ask_confirm(message: Message, context: IkaContext) -> State:
     markup = InlineKeyboardMarkup([[
         _button(t.gettext("✅ Register"), "confirm", "yes"),
         _button(t.gettext("✖️ Cancel"), "confirm", "no"),
+    ], [  # a classified case is guarded from its very first message
+        _button(t.gettext("🔒 Register as Terhad"), "confirm", Classification.TERHAD.value),
+        _button(t.gettext("🔒 Register as Sulit"), "confirm", Classification.SULIT.value),
     ]])
     summary = await message.reply_text(text, reply_markup=markup)
     # Only this summary's buttons confirm this draft, not those of an earlier /new.
@@ -475,7 +478,7 @@ async def receive_date(update: Update, context: IkaContext) -> State:
 async def confirm(update: Update, context: IkaContext) -> State:
     """Register the case on ✅ (once, however often it is tapped), or drop it on ✖️."""
     query, value = _tapped(update, "confirm")
-    if value not in ("yes", "no"):
+    if value not in ("yes", "no", Classification.TERHAD.value, Classification.SULIT.value):
         return await _stale(query, context)
     t = context.t
     summary = query.message.message_id if query.message is not None else None
@@ -491,8 +494,9 @@ async def confirm(update: Update, context: IkaContext) -> State:
     async with context.services.sessions() as session:
         lead = await get_division(session=session, code=draft["lead"])
     inform_lead = lead is not None and lead.chat_id is not None
+    marked = Classification(value) if value not in ("yes", "no") else Classification.OPEN
     outcome = await acting.register(
-        context, lambda ref: new_case(draft, ref), inform_lead=inform_lead)
+        context, lambda ref: new_case(draft, ref, marked), inform_lead=inform_lead)
     if isinstance(outcome, str):
         await message.reply_text(outcome)
         return END
@@ -500,7 +504,8 @@ async def confirm(update: Update, context: IkaContext) -> State:
     return END
 
 
-def new_case(draft: Mapping[str, Any], ref: str) -> NewCase:
+def new_case(draft: Mapping[str, Any], ref: str,
+             classification: Classification = Classification.OPEN) -> NewCase:
     """The case the draft describes, under reference ``ref``."""
     return NewCase(
         ref=ref,
@@ -511,6 +516,7 @@ def new_case(draft: Mapping[str, Any], ref: str) -> NewCase:
         source=Source(draft["source"]),
         lead_division=draft["lead"],
         received_on=date.fromisoformat(draft["received"]),
+        classification=classification,
     )
 
 

@@ -33,18 +33,29 @@ DESCRIPTIONS = {
     "export": N_("The register as a spreadsheet: /export or /export csv"),
     "calendar": N_("Your open deadlines as a calendar file"),
     "target": N_("Set a case's target date: /target IKA-2026-001 30/10/2026"),
+    "extend": N_("Ask for more time on a step: /extend IKA-2026-001 5 reason"),
+    "wait": N_("A step waits on KLN, the foreign side, the AGC or an agency"),
+    "resume": N_("The outside party answered: the step's clock runs again"),
+    "away": N_("Record an absence and who acts for you"),
+    "back": N_("Back in the office: cancel your absence"),
+    "holidays": N_("The coming public holidays"),
+    "expiring": N_("Signed instruments expiring soon"),
+    "classify": N_("Mark a case Terhad or Sulit"),
 }
 EVERYONE = ("status", "lang", "help")
 BY_ROLE: dict[Role, tuple[str, ...]] = {
     Role.VIEWER: EVERYONE,
-    Role.MANAGEMENT: ("status", "export", "calendar", "lang", "help"),
-    Role.OFFICER: ("done", "status", "note", "target", "calendar", "cancel", "lang", "help"),
-    Role.AB: ("new", "done", "status", "note", "export", "target", "calendar", "cancel", "lang",
-              "help"),
-    Role.ADMIN: ("new", "done", "status", "note", "invite", "export", "target", "calendar",
+    Role.MANAGEMENT: ("status", "export", "calendar", "away", "back", "expiring", "lang",
+                      "help"),
+    Role.OFFICER: ("done", "status", "note", "extend", "wait", "resume", "target", "calendar",
+                   "cancel", "lang", "help"),
+    Role.AB: ("new", "done", "status", "note", "extend", "wait", "resume", "classify",
+              "expiring", "export", "target", "calendar", "cancel", "lang", "help"),
+    Role.ADMIN: ("new", "done", "status", "note", "invite", "away", "holidays", "classify",
+                 "export", "target", "calendar",
                  "cancel", "lang", "help"),
 }
-GROUP = ("status", "done", "help", "bind")
+GROUP = ("status", "done", "extend", "wait", "resume", "holidays", "help", "bind")
 
 
 def commands(names: Sequence[str], t: Translator) -> list[BotCommand]:

@@ -8,6 +8,7 @@ sweep (handlers/reminders.py) sends, retries and records.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -15,7 +16,9 @@ from datetime import date, datetime
 from telegram import InlineKeyboardMarkup
 
 from bot.domain.case import Case, CaseStatus
+from bot.domain.clock import ExtensionState, extensions
 from bot.domain.reminders import Audience, NudgeKind
+from bot.domain.sop import Capture
 from bot.i18n import Translator
 from bot.messages import step_heading
 from bot.services import Services
@@ -28,6 +31,7 @@ from handlers.cards import (
     refusal_markup,
     step_card,
 )
+from handlers.clock_cards import extension_answer, extension_request, votes_lines
 from storage.models import Division, Document, User
 from storage.nudges import Claimed
 
@@ -41,6 +45,7 @@ class Post:
     text: str
     markup: InlineKeyboardMarkup | None = None
     card: bool = False
+    protect: bool = False  # a Sulit case's: it cannot be forwarded or saved
 
 
 @dataclass(frozen=True)
@@ -58,6 +63,7 @@ class EditCards:
 
     text: str
     message_ids: tuple[int, ...]
+    markup: InlineKeyboardMarkup | None = None  # kept while other approvers still decide
 
 
 Delivery = Post | PassDocument | EditCards
@@ -81,11 +87,25 @@ class Known:
 
 def render(row: Claimed, chat_id: int, known: Known, services: Services, t: Translator,
            now: datetime) -> Delivery | None:
-    """What ``row`` says to ``chat_id``; None when the case has moved on and it is moot."""
+    """What ``row`` says to ``chat_id``; None when the case has moved on and it is moot.
+
+    Every message about a Sulit case is protected, and its documents are not passed on.
+    """
+    delivery = _render(row, chat_id, known, services, t, now)
+    case = known.cases.get(row.ref or "")
+    if case is not None and case.is_sulit and isinstance(delivery, Post):
+        return dataclasses.replace(delivery, protect=True)
+    return delivery
+
+
+def _render(row: Claimed, chat_id: int, known: Known, services: Services, t: Translator,
+            now: datetime) -> Delivery | None:
     case = known.cases.get(row.ref or "")
     if case is None:
         return None
     procedure = services.procedure
+    if row.kind in (NudgeKind.EXTENSION_ASK, NudgeKind.EXTENSION_ANSWER, NudgeKind.VOTE):
+        return life_message(row, chat_id, case, known, services, t)
     if row.kind is NudgeKind.CARD:
         run = case.current_run
         if run is None or (run.key, run.round) != (row.step, row.round):
@@ -103,6 +123,11 @@ def render(row: Claimed, chat_id: int, known: Known, services: Services, t: Tran
         document = known.documents.get(row.seq)
         if document is None:
             return None
+        if case.is_sulit:  # never passed on: AB sees it was delivered, not the file
+            return Post(t.gettext("{ref}: the outcome document was delivered by the {division}. "
+                                  "The case is Sulit: the document is not passed on in "
+                                  "Telegram.").format(ref=esc(case.ref), division=esc(
+                division_name(known.divisions.get(case.lead_division), t))))
         caption = t.gettext("{ref}: the outcome document, from the {division}.").format(
             ref=esc(case.ref), division=esc(division_name(
                 known.divisions.get(case.lead_division), t)))
@@ -132,7 +157,8 @@ def _decision(row: Claimed, chat_id: int, case: Case, known: Known, services: Se
     if decision is None:
         return None
     procedure = services.procedure
-    line = decision_line(decision, t, procedure, known.name(decision.by))
+    line = decision_line(decision, t, procedure, known.name(decision.by),
+                         known.name(decision.on_behalf_of) if decision.on_behalf_of else None)
     if row.target.startswith("user:"):  # an approver: their card shows who decided
         message_ids = known.cards.get((case.ref, row.round, chat_id), ())
         if not message_ids:
@@ -155,3 +181,28 @@ def _ending(case: Case, t: Translator) -> str:
 def audience_of(row: Claimed) -> Audience:
     """Who a message row was planned for, from its target."""
     return Audience.APPROVERS if row.target.startswith("user:") else Audience.LEAD
+
+
+def life_message(row: Claimed, chat_id: int, case: Case, known: Known, services: Services,
+                 t: Translator) -> Delivery | None:
+    """A request for more time (AB's Lulus/Tolak card), its answer, or an approver's vote."""
+    procedure = services.procedure
+    run = case.current_run
+    if row.kind is NudgeKind.VOTE:
+        decided = case.run(procedure.sop.step_for(Capture.DECISION).key)
+        message_ids = known.cards.get((case.ref, row.round, chat_id), ())
+        if decided is None or not message_ids or case.decision_this_round() is not None:
+            return None  # the decision itself edits the cards
+        text, markup = approval_card(case, t, known.divisions, None)
+        lines = votes_lines(case, decided, row.round, t, known.name)
+        return EditCards("\n\n".join([text, "\n".join(lines)]), message_ids, markup)
+    runs = [r for r in case.steps if (r.key, r.round) == (row.step, row.round)]
+    asked = next((e for r in runs for e in extensions(r) if e.seq == row.seq), None)
+    if asked is None:
+        return None
+    if row.kind is NudgeKind.EXTENSION_ASK:
+        if asked.state is not ExtensionState.PENDING or run is None or run.key != row.step:
+            return None  # answered already, or the step is done: nothing left to decide
+        text, markup = extension_request(case, asked, t, procedure, known.name)
+        return Post(text, markup)
+    return Post(extension_answer(case, runs[0], asked, t, procedure, known.name))

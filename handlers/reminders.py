@@ -26,8 +26,9 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 from telegram.ext import ExtBot
 
-from bot.callbacks import Approve, Report, encode
+from bot.callbacks import Approve, AskMoreTime, Report, encode
 from bot.domain.case import Case
+from bot.domain.clock import waiting
 from bot.domain.reminders import MESSAGE_KINDS, NudgeKind
 from bot.domain.workload import StepLoad, workload
 from bot.i18n import Translator
@@ -35,11 +36,13 @@ from bot.messages import step_heading
 from bot.pace import Pace
 from bot.services import Services
 from handlers.cards import ab_division, division_name, due_line, due_text, esc, late_text
+from handlers.clock_cards import renewal_line, wait_line
 from handlers.notify import APPROVAL, Delivery, Known, PassDocument, Post, render
 from handlers.slips import watch_targets
 from storage.boards import board_of, keep_board
 from storage.cards import approval_cards, remember_card
 from storage.cases import OpenSteps, documents_by_id, load_cases, open_steps
+from storage.gazette import with_gazette
 from storage.models import Division, User
 from storage.nudges import (
     Claimed,
@@ -283,7 +286,8 @@ class _Context:
         refs = {row.ref for row in claimed if row.ref}
         document_ids = sorted({row.seq for row in claimed if row.kind is NudgeKind.DOCUMENT})
         edits = sorted({row.ref for row in claimed
-                        if row.kind is NudgeKind.DECIDED and row.target.startswith("user:")
+                        if row.kind in (NudgeKind.DECIDED, NudgeKind.VOTE)
+                        and row.target.startswith("user:")
                         and row.ref})
         async with services.sessions() as session:
             cases = await load_cases(session=session, refs=refs)
@@ -334,7 +338,9 @@ def _parts(rows: list[Claimed], chat_id: int, context: _Context, services: Servi
         parts.append(_Part(BoardText(_board(context, services, t, now)), boards))
     reminders = [row for row in rows if row.kind not in MESSAGE_KINDS]
     for text, markup, part in _messages(reminders, context, services, t, now):
-        parts.append(_Part(Post(text, markup) if text else None, part))
+        sulit = any(case.is_sulit for row in part
+                    if (case := context.cases.get(row.ref or "")) is not None)
+        parts.append(_Part(Post(text, markup, protect=sulit) if text else None, part))
     if context.loads is not None and any(row.kind is NudgeKind.DIGEST for row in rows):
         # The digest's picture follows it; it is owed no row of its own (the text is).
         parts.append(_Part(DigestChart(context.loads, t, now.year), []))
@@ -459,8 +465,9 @@ async def _send(bot: ExtBot[Any], chat_id: int, delivery: Delivery | None, pace:
     if delivery is None:
         return None
     # No retry: a 429 comes straight back here, and only this chat waits.
-    if isinstance(delivery, Post):
+    if isinstance(delivery, Post):  # a Sulit case's messages are protected
         return (await bot.send_message(chat_id, delivery.text, reply_markup=delivery.markup,
+                                       protect_content=delivery.protect or None,
                                        rate_limit_args=pace)).message_id
     if isinstance(delivery, PassDocument):
         return (await bot.send_document(chat_id, delivery.file_id, caption=delivery.caption,
@@ -469,7 +476,7 @@ async def _send(bot: ExtBot[Any], chat_id: int, delivery: Delivery | None, pace:
     for message_id in delivery.message_ids:
         try:
             await bot.edit_message_text(delivery.text, chat_id=chat_id, message_id=message_id,
-                                        reply_markup=None)
+                                        reply_markup=delivery.markup)
         except BadRequest as error:  # edited already (a re-send after a crash), or deleted
             if not any(why in str(error).lower() for why in ("not modified", "not found")):
                 raise
@@ -605,15 +612,22 @@ def _messages(rows: list[Claimed], context: _Context, services: Services, t: Tra
         full = (len(text) + len(block.text) > MAX_TEXT
                 or _count(buttons) + _count(block.buttons) > MAX_BUTTONS)
         if full and part:
-            messages.append((text, InlineKeyboardMarkup(buttons) if buttons else None, part))
+            messages.append((_said(text, heading), InlineKeyboardMarkup(buttons)
+                             if buttons else None, part))
             text, buttons, part = heading, [], []
         if block.text:
             text += "\n\n" + block.text
         buttons += block.buttons
         part += block.rows
     if part:
-        messages.append((text, InlineKeyboardMarkup(buttons) if buttons else None, part))
+        messages.append((_said(text, heading), InlineKeyboardMarkup(buttons) if buttons else None,
+                         part))
     return messages
+
+
+def _said(text: str, heading: str) -> str:
+    """The message, or nothing when every nudge in it turned out moot (a wait resumed)."""
+    return "" if text == heading else text
 
 
 def _count(buttons: list[list[InlineKeyboardButton]]) -> int:
@@ -626,8 +640,18 @@ def _line(case: Case, rows: list[Claimed], context: _Context, services: Services
     run = case.current_run
     kinds = {row.kind for row in rows}
     title = f"<b>{esc(case.ref)}</b> · {esc(case.title)}"
+    if NudgeKind.RENEWAL in kinds:
+        return renewal_line(case, rows, title, procedure, t)
     if run is None:
         return title
+    if NudgeKind.WAITING in kinds:
+        wait = waiting(run)
+        if wait is None or run.key not in {row.step for row in rows}:
+            return ""  # resumed meanwhile: nothing to remind
+        return "\n".join([title, esc(step_heading(procedure.sop, run.key, t)),
+                          wait_line(wait, t, procedure),
+                          t.gettext("Reminder: this step still waits. Once they answer, "
+                                    "/resume {ref}.").format(ref=esc(case.ref))])
     step = esc(step_heading(procedure.sop, run.key, t))
     if NudgeKind.DECISION in kinds:
         return "\n".join([title, t.gettext("The Minit Cerai awaits your decision, Ya or Tidak.")])
@@ -648,7 +672,7 @@ def _line(case: Case, rows: list[Claimed], context: _Context, services: Services
 def _buttons(case: Case, rows: list[Claimed], t: Translator) -> list[list[InlineKeyboardButton]]:
     run = case.current_run
     kinds = {row.kind for row in rows}
-    if run is None or kinds == {NudgeKind.ESCALATION}:
+    if run is None or kinds <= {NudgeKind.ESCALATION, NudgeKind.WAITING, NudgeKind.RENEWAL}:
         return []  # AB is told; the lead division reports
     if NudgeKind.DECISION in kinds:
         return [[
@@ -658,7 +682,9 @@ def _buttons(case: Case, rows: list[Claimed], t: Translator) -> list[list[Inline
                 Approve(case.ref, case.round, False))),
         ]]
     label = t.gettext("✅ Report done: {ref}").format(ref=case.ref)
-    return [[InlineKeyboardButton(label, callback_data=encode(Report(case.ref, run.key)))]]
+    more = t.gettext("⏳ More time: {ref}").format(ref=case.ref)
+    return [[InlineKeyboardButton(label, callback_data=encode(Report(case.ref, run.key))),
+             InlineKeyboardButton(more, callback_data=encode(AskMoreTime(case.ref, run.key)))]]
 
 
 def _digest(context: _Context, services: Services, t: Translator, now: datetime) -> str:
@@ -670,9 +696,18 @@ def _digest(context: _Context, services: Services, t: Translator, now: datetime)
                         "<b>Weekly digest</b>: {open} open cases, {late} overdue.",
                         steps.open).format(
         open=steps.open, late=steps.overdue)]
+    waiting_runs = [(ref, run) for ref, run in steps.earliest if waiting(run) is not None]
     for ref, run in steps.earliest:  # the most overdue first
-        lines.append(f"{esc(ref)} · {esc(step_heading(procedure.sop, run.key, t))}\n"
-                     + due_line(run, t, procedure, now))
+        if waiting(run) is None:
+            lines.append(f"{esc(ref)} · {esc(step_heading(procedure.sop, run.key, t))}\n"
+                         + due_line(run, t, procedure, now))
+    if waiting_runs:  # their clocks are stopped: listed apart, not as late
+        lines.append(t.gettext("<b>Waiting on others</b>:"))
+        for ref, run in waiting_runs:
+            wait = waiting(run)
+            assert wait is not None
+            lines.append(f"{esc(ref)} · {esc(step_heading(procedure.sop, run.key, t))}\n"
+                         + wait_line(wait, t, procedure))
     if steps.open > len(steps.earliest):
         lines.append(t.gettext("…and {n} more: /status lists them all.").format(
             n=steps.open - len(steps.earliest)))
@@ -751,6 +786,8 @@ async def start_sweeping(application: object, services: Services, bot: ExtBot[An
     every SWEEP_INTERVAL_SECONDS (a missed tick is harmless: the next reads what is owed) and
     whenever a change wakes it (``services.wake_outbox``)."""
     now = services.now()
+    services.procedure = await with_gazette(sessions=services.sessions,
+                                            procedure=services.procedure)
     async with services.sessions() as session, session.begin():
         await plan(session=session, nudges=[services.procedure.planner.first_digest(now)],
                    now=now)
@@ -760,6 +797,9 @@ async def start_sweeping(application: object, services: Services, bot: ExtBot[An
     sweeper.wake()
 
     async def tick(context: object) -> None:
+        # `ikabot holidays` may have changed the gazette from another process
+        services.procedure = await with_gazette(sessions=services.sessions,
+                                                procedure=services.procedure)
         await sweeper.run()
 
     interval = services.settings.sweep_interval_seconds

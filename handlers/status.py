@@ -20,6 +20,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 from bot.callbacks import Page, decode, encode, pattern
 from bot.context import IkaContext
 from bot.domain.case import Case, Phase, StepRun
+from bot.domain.clock import waiting
 from bot.domain.deadlines import Procedure
 from bot.domain.sop import Capture
 from bot.i18n import Translator
@@ -35,9 +36,10 @@ from handlers.cards import (
     owner_division,
     working_days_late,
 )
+from handlers.clock_cards import clock_lines, shown_title, signing_lines
 from handlers.replies import answer_tap
 from storage.cases import list_open_cases, load_case
-from storage.models import Division
+from storage.models import Division, DivisionKind
 from storage.org import list_divisions, list_users
 
 # Telegram refuses a message of more than 4096 characters (UTF-16 units, after the HTML is
@@ -138,11 +140,19 @@ class _Org:
 
     divisions: dict[str, Division]
     names: dict[int, str]
+    chat: str | None = None  # the group chat's division asking, None in private
 
     def name(self, telegram_id: int | None) -> str:
         if telegram_id is None:
             return "-"
         return self.names.get(telegram_id, str(telegram_id))
+
+    def title(self, case: Case, t: Translator) -> str:
+        """A Sulit case's title only in AB's chat, its lead division's, or in private."""
+        trusted = self.chat is None or self.chat == case.lead_division or (
+            self.chat in self.divisions
+            and self.divisions[self.chat].kind == DivisionKind.AB.value)
+        return shown_title(case, t, trusted=trusted)
 
 
 async def _org(context: IkaContext) -> _Org:
@@ -150,13 +160,15 @@ async def _org(context: IkaContext) -> _Org:
         divisions = {d.code: d for d in await list_divisions(session=session)}
         # people who have since left still have their names on what they did
         users = await list_users(session=session, active=None)
-    return _Org(divisions, {u.telegram_id: u.name for u in users})
+    chat = context.chat_division.code if context.chat_division is not None else None
+    return _Org(divisions, {u.telegram_id: u.name for u in users}, chat)
 
 
 def is_overdue(case: Case, now: datetime) -> bool:
     """True when the current step's work is past its due time."""
     run = case.current_run
-    return run is not None and case.phase is Phase.WORK and now > run.due_at
+    return (run is not None and case.phase is Phase.WORK and now > run.due_at
+            and waiting(run) is None)  # a stopped clock is not late
 
 
 def _case_block(case: Case, t: Translator, procedure: Procedure, now: datetime,
@@ -164,7 +176,7 @@ def _case_block(case: Case, t: Translator, procedure: Procedure, now: datetime,
     run = case.current_run
     icon = ICON_LATE if is_overdue(case, now) else (
         ICON_WAITING if case.phase is not Phase.WORK else ICON_CURRENT)
-    lines = [f"{icon} <b>{esc(case.ref)}</b> · {esc(case.title)}"]
+    lines = [f"{icon} <b>{esc(case.ref)}</b> · {org.title(case, t)}"]
     if run is not None:
         step = procedure.sop.get(run.key)
         owner = division_name(owner_division(case, step, org.divisions), t)
@@ -291,10 +303,13 @@ def _run_block(case: Case, run: StepRun, t: Translator, procedure: Procedure, no
     if step.capture is Capture.INPUTS:
         lines += _inputs(case, run, t, procedure, org)
     lines += _details(run, t, procedure, org)
+    lines += clock_lines(case, run, t, procedure, org.name) + signing_lines(run, t)
     if step.capture is Capture.DECISION:
         decision = next((d for d in case.decisions if d.round == run.round), None)
         if decision is not None:
-            lines.append(decision_line(decision, t, procedure, org.name(decision.by)))
+            lines.append(decision_line(decision, t, procedure, org.name(decision.by),
+                                       org.name(decision.on_behalf_of)
+                                       if decision.on_behalf_of else None))
     return "\n".join(lines)
 
 
@@ -324,7 +339,7 @@ def case_listing(case: Case, t: Translator, procedure: Procedure, now: datetime,
         started = {run.key for run in case.steps}
         blocks += [f"{ICON_AHEAD} " + esc(step_heading(procedure.sop, key, t))
                    for key in procedure.sop.keys if key not in started]
-    return Listing(heading(case, t), blocks)
+    return Listing(heading(case, t, org.title(case, t)), blocks)
 
 
 # --- handlers -------------------------------------------------------------------------------

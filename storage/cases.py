@@ -26,6 +26,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.domain.case import (
     Case,
     CaseStatus,
+    Classification,
     Decision,
     Event,
     InputAsk,
@@ -152,9 +153,10 @@ def _to_case(
         ],
         decisions=[
             Decision(round=a.round, approved=a.approved, by=a.decided_by, at=a.decided_at,
-                     reason=a.reason)
+                     reason=a.reason, on_behalf_of=a.on_behalf_of)
             for a in sorted(approvals, key=lambda a: a.round)
         ],
+        classification=Classification(row.classification),
         version=row.version,
     )
 
@@ -292,6 +294,7 @@ def _case_values(case: Case) -> dict[str, Any]:
         "current_step": case.current_step,
         "phase": case.phase.value,
         "round": case.round,
+        "classification": case.classification.value,
     }
 
 
@@ -337,7 +340,8 @@ async def _sync_history(session: AsyncSession, case_id: int, case: Case) -> None
         if approval is None:
             session.add(Approval(case_id=case_id, round=decision.round,
                                  approved=decision.approved, decided_by=decision.by,
-                                 decided_at=decision.at, reason=decision.reason))
+                                 decided_at=decision.at, reason=decision.reason,
+                                 on_behalf_of=decision.on_behalf_of))
         elif (approval.approved, approval.decided_by) != (decision.approved, decision.by):
             raise StorageError(f"case {case.ref}: the decision on round {decision.round} is final")
         else:

@@ -152,6 +152,7 @@ class CaseRow(SQLModel, table=True):
     current_step: str | None = Field(default=None, max_length=KEY)
     phase: str = Field(max_length=KEY)
     round: int = 1
+    classification: str = Field(default="open", max_length=KEY)  # a Classification value
     # Optimistic lock: every save is UPDATE … WHERE version = the version that was read.
     version: int = 1
     created_at: datetime = Field(sa_type=UTCDateTime)
@@ -198,6 +199,8 @@ class Approval(SQLModel, table=True):
     decided_by: int = Field(sa_type=BigInteger)
     decided_at: datetime = Field(sa_type=UTCDateTime)
     reason: str | None = Field(default=None, sa_type=Text)
+    # An acting approver's decision names the approver they decided for.
+    on_behalf_of: int | None = Field(default=None, sa_type=BigInteger)
 
 
 class InputRequest(SQLModel, table=True):
@@ -417,3 +420,35 @@ class CaseTarget(SQLModel, table=True):
 # needs it, so the step table's own arguments stay as they are.
 Index("ix_step_records_step_done_at", StepRecord.__table__.c.step,  # type: ignore[attr-defined]
       StepRecord.__table__.c.done_at)  # type: ignore[attr-defined]
+
+
+# --- the gazette and absences ------------------------------------------------------------------
+
+
+class GazettedDay(SQLModel, table=True):
+    """A day the government gazetted that the holidays package does not know: a one-off public
+    holiday (``name``), or a package holiday moved away from this day (``holiday`` False)."""
+
+    __tablename__ = "gazetted_days"
+
+    day: date = Field(primary_key=True)
+    holiday: bool = True
+    name: str = Field(max_length=NAME)
+    added_by: int | None = Field(default=None, sa_type=BigInteger)
+    added_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class AbsenceRow(SQLModel, table=True):
+    """An approver away from ``start`` to ``end`` (inclusive), and who acts for them."""
+
+    __tablename__ = "absences"
+    __table_args__ = (Index("ix_absences_end", "end"),)
+
+    id: int | None = Field(default=None, primary_key=True, sa_type=SerialKey)
+    user_id: int = Field(sa_type=BigInteger)
+    start: date
+    end: date
+    acting_id: int = Field(sa_type=BigInteger)
+    set_by: int = Field(sa_type=BigInteger)
+    set_at: datetime = Field(sa_type=UTCDateTime)
+    cancelled_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

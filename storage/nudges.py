@@ -21,8 +21,10 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import SQLModel, col, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.domain.absence import approvers_on
 from bot.domain.case import Role
-from bot.domain.reminders import LASTING_KINDS, Audience, Drop, Nudge, NudgeKind
+from bot.domain.reminders import LASTING_KINDS, SEQ_KEYED_KINDS, Audience, Drop, Nudge, NudgeKind
+from storage.absences import absences_on
 from storage.models import CaseRow, Division, DivisionKind, NudgeRow, User
 
 # PostgreSQL's advisory lock around a claim ("ikanud" in ASCII), held until the claim commits.
@@ -34,12 +36,17 @@ def nudge_key(nudge: Nudge, target: str) -> str:
     day = nudge.day.isoformat()
     if nudge.kind is NudgeKind.BOARD:  # one a minute, not one a day
         day += f"+{nudge.seq}"
-    return "|".join([nudge.ref or "-", nudge.step or "-", str(nudge.round), nudge.kind.value,
-                     day, target])
+    parts = [nudge.ref or "-", nudge.step or "-", str(nudge.round), nudge.kind.value, day,
+             target]
+    if nudge.kind in SEQ_KEYED_KINDS:  # two requests for more time on one day are two
+        parts.append(str(nudge.seq))
+    return "|".join(parts)
 
 
-async def _targets(session: AsyncSession, audience: Audience, lead: str | None) -> list[str]:
-    """The chats an audience means now: a division's group, or each approver in private."""
+async def _targets(session: AsyncSession, audience: Audience, lead: str | None,
+                   day: date) -> list[str]:
+    """The chats an audience means on ``day``: a division's group, or each approver in
+    private (the one acting for an approver who is away that day)."""
     if audience is Audience.LEAD:
         return [f"division:{lead}"] if lead else []
     if audience is Audience.AB:
@@ -48,7 +55,9 @@ async def _targets(session: AsyncSession, audience: Audience, lead: str | None) 
         return [f"division:{code}"] if code else []
     users = await session.exec(select(User.telegram_id).where(
         col(User.role) == Role.MANAGEMENT.value, col(User.active)))
-    return [f"user:{telegram_id}" for telegram_id in users.all()]
+    approvers = list(users.all())
+    away = await absences_on(session=session, day=day)
+    return [f"user:{telegram_id}" for telegram_id in approvers_on(day, approvers, away)]
 
 
 async def _case_ids(session: AsyncSession, refs: Iterable[str]) -> dict[str, tuple[int, str]]:
@@ -71,12 +80,14 @@ async def plan(*, session: AsyncSession, nudges: Sequence[Nudge], drops: Sequenc
     """
     cases = await _case_ids(session, [n.ref for n in nudges if n.ref] + [d.ref for d in drops])
     rows: dict[str, dict[str, Any]] = {}  # the new rows' values, by key
-    chats: dict[tuple[Audience, str | None], list[str]] = {}  # looked up once per plan
+    # looked up once per plan (approvers once per day: who acts for whom changes by the day)
+    chats: dict[tuple[Audience, str | None, date | None], list[str]] = {}
     for nudge in nudges:
         case_id, lead = cases.get(nudge.ref, (None, None)) if nudge.ref else (None, None)
-        audience = (nudge.audience, lead if nudge.audience is Audience.LEAD else None)
+        audience = (nudge.audience, lead if nudge.audience is Audience.LEAD else None,
+                    nudge.day if nudge.audience is Audience.APPROVERS else None)
         if audience not in chats:
-            chats[audience] = await _targets(session, nudge.audience, lead)
+            chats[audience] = await _targets(session, nudge.audience, lead, nudge.day)
         for target in chats[audience]:
             key = nudge_key(nudge, target)
             rows[key] = {

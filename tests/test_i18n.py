@@ -16,20 +16,24 @@ from bot.countries import ALIASES, NAMES, is_country
 from bot.domain.case import CaseStatus, Instrument, Level, Phase, Role, Source
 from bot.domain.rules import (
     AddNote,
+    AnswerExtension,
     CompleteStep,
     Decide,
     MeetingHeld,
     Reason,
     Refused,
+    RequestExtension,
     RequestInputs,
+    ResumeWait,
     Revise,
     ScheduleNegotiation,
+    StartWait,
     SubmitMemo,
     TickInput,
     Withdraw,
     register_case,
 )
-from bot.domain.sop import load_sop
+from bot.domain.sop import WaitParty, load_sop
 from bot.i18n import (
     CatalogError,
     Translator,
@@ -365,6 +369,14 @@ def refusals() -> dict[str, Refused]:
     negotiation = step_through(proc, case, now, "negotiate")
     withdrawn = act(proc, case, Withdraw("no longer needed"), AB, now)
     asked = act(proc, inputs, RequestInputs(("PDRM", "AGC")), OFFICER, now)
+    extended = act(proc, inputs, RequestExtension("collect_input", 3, "AGC"), OFFICER, now)
+    answered = act(proc, extended, AnswerExtension("collect_input", 1, False), AB, now)
+    own = act(proc, case, RequestExtension("receive", 1, "KLN"), AB, now)
+    waiting = act(proc, inputs, StartWait("collect_input", WaitParty.AGC), OFFICER, now)
+    every = replace(proc, sop=proc.sop.model_copy(update={
+        "policy": proc.sop.policy.model_copy(update={"approvers": "every"})}))
+    listed = (MANAGER.user_id, MANAGER_2.user_id)
+    voted = act(every, submitted, Decide(True, approvers=listed), MANAGER, now)
     tries: list[Callable[[], object]] = [
         lambda: act(proc, case, CompleteStep("receive"), OFFICER, now),
         lambda: act(proc, withdrawn, AddNote("hello"), AB, now),
@@ -390,6 +402,18 @@ def refusals() -> dict[str, Refused]:
                               procedure=proc),
         lambda: act(proc, tidak, Revise("receive"), OFFICER, now),
         lambda: act(proc, decision, CompleteStep("minit_cerai"), OFFICER, now),
+        # more time, waits and the "every approver" policy
+        lambda: act(proc, submitted, RequestExtension("minit_cerai", 3, "x"), OFFICER, now),
+        lambda: act(proc, inputs, RequestExtension("collect_input", 99, "x"), OFFICER, now),
+        lambda: act(proc, extended, RequestExtension("collect_input", 3, "y"), OFFICER, now),
+        lambda: act(proc, own, AnswerExtension("receive", 1, True), AB, now),
+        lambda: act(proc, answered, AnswerExtension("collect_input", 1, True), AB, now),
+        lambda: act(proc, case, StartWait("receive", WaitParty.KLN), AB, now),
+        lambda: act(proc, waiting, StartWait("collect_input", WaitParty.AGC), OFFICER, now),
+        lambda: act(proc, inputs, ResumeWait("collect_input"), OFFICER, now),
+        lambda: act(every, submitted, Decide(True, approvers=(MANAGER_2.user_id,)), MANAGER,
+                    now),
+        lambda: act(every, voted, Decide(True, approvers=listed), MANAGER, now),
     ]
     found: dict[str, Refused] = {}
     for attempt in tries:

@@ -9,8 +9,11 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
 from bot.domain.case import CaseStatus
+from bot.domain.clock import ExtensionState, extensions, waiting, waits
+from bot.domain.reminders import CLOCK_KINDS, SEQ_KEYED_KINDS, Nudge, NudgeKind
 from bot.domain.rules import (
     AddNote,
+    AnswerExtension,
     Close,
     CompleteStep,
     Decide,
@@ -22,15 +25,19 @@ from bot.domain.rules import (
     NegotiationHeld,
     NoteSent,
     Refused,
+    RequestExtension,
     RequestInputs,
+    ResumeWait,
     Revise,
     ScheduleNegotiation,
+    StartWait,
     SubmitMemo,
     TickInput,
     Withdraw,
     apply,
     register_case,
 )
+from bot.domain.sop import WaitParty
 from tests.builders import (
     AB,
     ADMIN,
@@ -74,7 +81,22 @@ actions = st.one_of(
               days.map(lambda d: START + timedelta(days=52 + d)), st.just("Jakarta")),
     st.builds(AddNote, texts),
     st.builds(ExplainDecision, texts),
+    st.builds(RequestExtension, st.sampled_from(KEYS), st.sampled_from([0, 1, 5, 30]),
+              st.sampled_from(["", "AGC"])),
+    st.builds(AnswerExtension, st.sampled_from(KEYS), st.integers(min_value=0, max_value=3),
+              st.booleans()),
+    st.builds(StartWait, st.sampled_from(KEYS), st.sampled_from(list(WaitParty)),
+              st.sampled_from([None, "nota"])),
+    st.builds(ResumeWait, st.sampled_from(KEYS)),
+    # an approver away: the one acting for them decides on their behalf
+    st.builds(Decide, st.booleans(), st.none(), st.sampled_from([MANAGER.user_id,
+                                                                 MANAGER_2.user_id])),
 )
+
+
+def _key(nudge: Nudge) -> tuple[object, ...]:
+    seq = nudge.seq if nudge.kind in SEQ_KEYED_KINDS else 0
+    return (nudge.ref, nudge.step, nudge.round, nudge.kind, nudge.day, nudge.audience, seq)
 
 
 class CaseMachine(RuleBasedStateMachine):
@@ -87,6 +109,18 @@ class CaseMachine(RuleBasedStateMachine):
         self.case = outcome.case
         self.log: list[Event] = list(outcome.events)
         self.deepest = 0
+        self.pending: dict[tuple[object, ...], Nudge] = {}  # the outbox, as storage keeps it
+        self.keep(outcome.nudges, outcome.drops)
+
+    def keep(self, nudges, drops) -> None:  # type: ignore[no-untyped-def]
+        """Plan as storage does: forget what the drops name (not what is planned anew), add."""
+        fresh = {_key(n): n for n in nudges}
+        for drop in drops:
+            for key, nudge in list(self.pending.items()):
+                if key not in fresh and drop.matches(nudge):
+                    del self.pending[key]
+        for key, nudge in fresh.items():
+            self.pending.setdefault(key, nudge)
 
     @rule(action=actions, actor=actors, hours=st.integers(min_value=0, max_value=72))
     def anything(self, action, actor, hours) -> None:  # type: ignore[no-untyped-def]
@@ -114,7 +148,33 @@ class CaseMachine(RuleBasedStateMachine):
             assert outcome.events, "a change without an event"
         self.case = new
         self.log.extend(outcome.events)
+        self.keep(outcome.nudges, outcome.drops)
         self.deepest = max(self.deepest, KEYS.index(new.current_step) if new.current_step else 9)
+
+    @rule(days=st.integers(min_value=1, max_value=10), grant=st.booleans())
+    def extend(self, days: int, grant: bool) -> None:
+        """The owner asks for more time on the current step; AB answers."""
+        key = self.case.current_step or "receive"
+        owner = AB if key in ("receive", "convey_kln", "file_copy") else OFFICER
+        self.act(RequestExtension(key, days, "AGC"), owner, 1)
+        run = self.case.current_run
+        pending = [e for e in extensions(run) if e.state is ExtensionState.PENDING] if run else []
+        if pending:
+            self.act(AnswerExtension(key, pending[0].seq, grant), AB, 2)
+
+    @rule(party=st.sampled_from(list(WaitParty)), hours=st.integers(min_value=0, max_value=400),
+          extend=st.booleans())
+    def wait_then_resume(self, party: WaitParty, hours: int, extend: bool) -> None:
+        """The owner marks the step waiting (more time may be granted meanwhile), and later
+        resumes it."""
+        key = self.case.current_step or "receive"
+        self.act(StartWait(key, party, "nota"), OFFICER, 1)
+        if waiting(self.case.current_run) is not None:
+            self.nothing_chases_a_waiting_or_done_step()
+            if extend:
+                self.extend(3, True)
+                self.nothing_chases_a_waiting_or_done_step()
+        self.act(ResumeWait(key), OFFICER, hours)
 
     @rule(approve=st.booleans(), back_to=st.sampled_from(["collect_input", "minit_cerai", None]))
     def progress(self, approve: bool, back_to: str | None) -> None:
@@ -155,6 +215,20 @@ class CaseMachine(RuleBasedStateMachine):
         assert first_round == list(KEYS[: len(first_round)])
 
     @invariant()
+    def nothing_chases_a_waiting_or_done_step(self) -> None:
+        run = self.case.current_run
+        for nudge in self.pending.values():
+            if nudge.kind in CLOCK_KINDS:
+                assert run is not None and nudge.step == run.key, "a reminder for a done step"
+                assert waiting(run) is None, "a reminder for a waiting step"
+                assert self.case.is_open
+            if nudge.kind is NudgeKind.WAITING:
+                assert run is not None and nudge.step == run.key and waiting(run) is not None
+        if run is not None and waiting(run) is not None:  # AB is still reminded that it waits
+            assert any(n.kind is NudgeKind.WAITING and n.step == run.key
+                       for n in self.pending.values())
+
+    @invariant()
     def the_log_accounts_for_every_change(self) -> None:
         kinds = Counter(e.kind for e in self.log)
         case = self.case
@@ -167,6 +241,13 @@ class CaseMachine(RuleBasedStateMachine):
         for d in case.decisions:
             assert d.reason is None or d.reason == explained.get(d.round, d.reason)
         assert kinds["revised"] == case.round - 1
+        asked = [e for r in case.steps for e in extensions(r)]
+        assert kinds["extension_requested"] == len(asked)
+        assert kinds["extension_granted"] == sum(e.state is ExtensionState.GRANTED for e in asked)
+        assert kinds["extension_refused"] == sum(e.state is ExtensionState.REFUSED for e in asked)
+        stretches = [w for r in case.steps for w in waits(r)]
+        assert kinds["wait_started"] == len(stretches)
+        assert kinds["wait_ended"] == sum(w.end is not None for w in stretches)
         received = sum(1 for i in case.inputs if i.received_at is not None)
         assert kinds["input_received"] - kinds["input_unticked"] == received
         assert sum(len(e.data["codes"]) for e in self.log if e.kind == "inputs_requested") \

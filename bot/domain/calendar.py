@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from zoneinfo import ZoneInfo
 
 import holidays
@@ -43,9 +43,22 @@ class OfficeCalendar:
     working_weekdays: frozenset[int] = frozenset(range(5))  # Monday=0 … Friday=4
     holiday_country: str | None = "MY"
     holiday_subdivision: str | None = "PJY"
+    # The gazette: days the holidays package does not know, (day, name) for a holiday the
+    # government gazetted, (day, None) for a package holiday moved away from that day.
+    gazette: tuple[tuple[date, str | None], ...] = ()
+
+    @cached_property
+    def _gazetted(self) -> dict[date, str | None]:
+        return dict(self.gazette)
+
+    def with_gazette(self, gazette: tuple[tuple[date, str | None], ...]) -> OfficeCalendar:
+        """This calendar with ``gazette`` in place of its own."""
+        return replace(self, gazette=tuple(sorted(gazette)))
 
     def holiday(self, day: date, lang: str = "ms") -> str | None:
         """The public holiday's name on ``day`` in ``lang``, or None."""
+        if day in self._gazetted:
+            return self._gazetted[day]  # as gazetted, in the words it was entered in
         if self.holiday_country is None:
             return None
         table = _holiday_table(self.holiday_country, self.holiday_subdivision, day.year, lang)

@@ -51,6 +51,14 @@ class Level(StrEnum):
     REGIONAL = "regional"
 
 
+class Classification(StrEnum):
+    """A case's security classification: Sulit cases are guarded in every message."""
+
+    OPEN = "open"  # not classified
+    TERHAD = "terhad"  # restricted
+    SULIT = "sulit"  # confidential
+
+
 class Instrument(StrEnum):
     """Kinds of IKA named in the SOP."""
 
@@ -114,6 +122,7 @@ class Decision:
     by: int
     at: datetime
     reason: str | None = None
+    on_behalf_of: int | None = None  # the approver an acting approver decided for
 
 
 @dataclass
@@ -146,6 +155,7 @@ class Case:
     steps: list[StepRun] = field(default_factory=list)
     inputs: list[InputAsk] = field(default_factory=list)
     decisions: list[Decision] = field(default_factory=list)
+    classification: Classification = Classification.OPEN
     version: int = 0
 
     @property
@@ -166,6 +176,11 @@ class Case:
     def inputs_this_round(self) -> list[InputAsk]:
         """The inputs asked for in the current round."""
         return [i for i in self.inputs if i.round == self.round]
+
+    @property
+    def is_sulit(self) -> bool:
+        """True when every message about the case must be guarded."""
+        return self.classification is Classification.SULIT
 
     def decision_this_round(self) -> Decision | None:
         """Top management's decision on the current round, if made."""

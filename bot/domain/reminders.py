@@ -20,6 +20,7 @@ from enum import StrEnum
 
 from bot.domain.calendar import WEEKDAYS, OfficeCalendar
 from bot.domain.case import Case, Event, StepRun
+from bot.domain.clock import waiting
 from bot.domain.sop import Capture, Owner, Sop
 
 
@@ -41,15 +42,28 @@ class NudgeKind(StrEnum):
     ENDING = "ending"  # the case is complete, closed or withdrawn: AB and the lead division
     BOARD = "board"  # AB's pinned board of open cases, brought up to date (``seq``: the minute)
     SLIP = "slip"  # a target date the forecast's late bound now passes: AB and the lead division
+    EXTENSION_ASK = "extension_ask"  # more time asked for: AB's Lulus / Tolak (``seq``)
+    EXTENSION_ANSWER = "extension_answer"  # AB's answer, told to the step's owner (``seq``)
+    VOTE = "vote"  # an approver said Ya, others still to decide: the approvers' cards edited
+    # Reminders, at the start of office hours:
+    WAITING = "waiting"  # every wait_reminder_days while a step waits on an outside party, to AB
+    RENEWAL = "renewal"  # months before a filed instrument expires, to AB and the lead division
 
 
 # Sent at the moment of the change, office hours or not.
 MESSAGE_KINDS = frozenset({NudgeKind.CARD, NudgeKind.ASK, NudgeKind.DECIDED, NudgeKind.REASON,
                            NudgeKind.DOCUMENT, NudgeKind.ENDING, NudgeKind.BOARD,
-                           NudgeKind.SLIP})
+                           NudgeKind.SLIP, NudgeKind.EXTENSION_ASK, NudgeKind.EXTENSION_ANSWER,
+                           NudgeKind.VOTE})
 # Never made moot by a later change: what they tell stays true.
 LASTING_KINDS = frozenset({NudgeKind.DECIDED, NudgeKind.REASON, NudgeKind.DOCUMENT,
-                           NudgeKind.ENDING, NudgeKind.SLIP})
+                           NudgeKind.ENDING, NudgeKind.SLIP, NudgeKind.EXTENSION_ANSWER,
+                           NudgeKind.RENEWAL})
+# Whose ``seq`` tells nudges of one step and day apart (the request they speak of).
+SEQ_KEYED_KINDS = frozenset({NudgeKind.EXTENSION_ASK, NudgeKind.EXTENSION_ANSWER,
+                             NudgeKind.VOTE})
+# The reminders a step's clock owes: none while it waits on an outside party.
+CLOCK_KINDS = (NudgeKind.DUE_SOON, NudgeKind.DUE_TODAY, NudgeKind.OVERDUE, NudgeKind.ESCALATION)
 
 
 class Audience(StrEnum):
@@ -121,10 +135,10 @@ class Planner:
 
     def audience(self, kind: NudgeKind, step: str | None) -> Audience:
         """Who a nudge of ``kind`` about ``step`` is for."""
-        if kind in (NudgeKind.DECISION, NudgeKind.ASK):
+        if kind in (NudgeKind.DECISION, NudgeKind.ASK, NudgeKind.VOTE):
             return Audience.APPROVERS
         if kind in (NudgeKind.DIGEST, NudgeKind.ESCALATION, NudgeKind.DOCUMENT,
-                    NudgeKind.BOARD) or step is None:
+                    NudgeKind.BOARD, NudgeKind.EXTENSION_ASK, NudgeKind.WAITING) or step is None:
             return Audience.AB
         return self.owner(step)
 
@@ -137,14 +151,18 @@ class Planner:
         return Nudge(case.ref, run.key, run.round, kind, day, audience or self.owner(run.key),
                      self.morning(day), seq)
 
-    def for_step(self, case: Case, run: StepRun) -> list[Nudge]:
-        """A step just started (or moved its due date): before it, on it, and overdue.
+    def for_step(self, case: Case, run: StepRun, since: datetime | None = None) -> list[Nudge]:
+        """A step just started (or moved its due date ``since``): before it, on it, and overdue.
 
-        Reminders whose morning came before the step started are left out (the card that
-        announced the step said it all), except the overdue chase: a step that starts overdue
-        (details entered late) is chased from the next office morning, counted as the overdue
-        working day it is, so that it escalates exactly as one that fell overdue on time.
+        Reminders whose morning came before the step started (or its due date moved) are left
+        out (the card that announced the step said it all), except the overdue chase: a step
+        that starts overdue (details entered late) is chased from the next office morning,
+        counted as the overdue working day it is, so that it escalates exactly as one that fell
+        overdue on time. A step waiting on an outside party is owed none: its clock is stopped.
         """
+        if waiting(run) is not None:
+            return []
+        since = since or run.started_at
         cal = self.calendar
         due = cal.local_date(run.due_at)
         before = due
@@ -152,16 +170,16 @@ class Planner:
             before = cal.previous_working_day(before)
         first_overdue = cal.after_working_day(due)
         day, seq = first_overdue, 1
-        if self.morning(day) < run.started_at:  # it started overdue
-            day = max(cal.local_date(cal.next_office_opening(run.started_at)), first_overdue)
-            if self.morning(day) < run.started_at:  # started during office hours
+        if self.morning(day) < since:  # it started overdue
+            day = max(cal.local_date(cal.next_office_opening(since)), first_overdue)
+            if self.morning(day) < since:  # started during office hours
                 day = cal.after_working_day(day)
             seq = 1 + cal.working_days_between(first_overdue, day)
         planned = [
             self._nudge(case, run, NudgeKind.DUE_SOON, before) if self.policy.days_before else None,
             self._nudge(case, run, NudgeKind.DUE_TODAY, due),
         ]
-        return [n for n in planned if n is not None and n.at >= run.started_at] + self._overdue(
+        return [n for n in planned if n is not None and n.at >= since] + self._overdue(
             case, run, day, seq)
 
     def _overdue(self, case: Case, run: StepRun, day: date, seq: int) -> list[Nudge]:
@@ -180,6 +198,8 @@ class Planner:
         """What a sent nudge leaves owed: the next working day's chase, or next week's digest."""
         if nudge.kind is NudgeKind.DIGEST:
             return [self.digest_after(nudge.day)]
+        if nudge.kind is NudgeKind.WAITING:
+            return [self._waiting(nudge.ref, nudge.step, nudge.round, nudge.day)]
         if nudge.kind not in (NudgeKind.OVERDUE, NudgeKind.DECISION):
             return []
         day = self.calendar.after_working_day(nudge.day)
@@ -193,6 +213,30 @@ class Planner:
         if nudge.seq + 1 >= self.policy.escalate_from and owner is Audience.LEAD:
             nudges.append(Nudge(nudge.ref, nudge.step, nudge.round, NudgeKind.ESCALATION, day,
                                 Audience.AB, self.morning(day), nudge.seq + 1))
+        return nudges
+
+    def _waiting(self, ref: str | None, step: str | None, round_: int, after: date) -> Nudge:
+        """AB's reminder that a step still waits, ``wait_reminder_days`` after ``after``."""
+        day = self.calendar.next_working_day(
+            date.fromordinal(after.toordinal() + self.sop.policy.wait_reminder_days))
+        return Nudge(ref, step, round_, NudgeKind.WAITING, day, Audience.AB, self.morning(day))
+
+    def for_renewal(self, case: Case) -> list[Nudge]:
+        """A filed instrument with an expiry date: AB and the lead division are reminded the
+        SOP's months before it, on a working morning, to decide on its renewal."""
+        run = case.run(self.sop.keys[-1])
+        expires = run.data.get("expires_on") if run is not None and run.done else None
+        if run is None or run.done_at is None or not isinstance(expires, str):
+            return []
+        expiry = date.fromisoformat(expires)
+        nudges: list[Nudge] = []
+        for months in self.sop.policy.renewal_months:
+            day = self.calendar.next_working_day(months_before(expiry, months))
+            if self.morning(day) < run.done_at:
+                continue  # already nearer than that when it was filed
+            nudges += [Nudge(case.ref, run.key, run.round, NudgeKind.RENEWAL, day, audience,
+                             self.morning(day), months) for audience in (Audience.AB,
+                                                                         Audience.LEAD)]
         return nudges
 
     def digest_after(self, day: date) -> Nudge:
@@ -223,6 +267,17 @@ class Planner:
             elif event.kind == "negotiation_scheduled" and case.current_run is not None:
                 drop.append(Drop(case.ref, event.step))  # the due date moved: plan anew
                 plan.extend(self.for_step(case, case.current_run))
+            elif event.kind in ("extension_granted", "due_recounted", "wait_ended"):
+                # the due date moved (or the clock runs again): the old date's reminders go
+                ended = (NudgeKind.WAITING,) if event.kind == "wait_ended" else ()
+                drop.append(Drop(case.ref, event.step, CLOCK_KINDS + ended))
+                run = case.current_run
+                if run is not None and run.key == event.step:
+                    plan.extend(self.for_step(case, run, since=event.at))
+            elif event.kind == "wait_started" and case.current_run is not None:
+                drop.append(Drop(case.ref, event.step, CLOCK_KINDS))  # the clock has stopped
+                plan.append(self._waiting(case.ref, event.step, case.current_run.round,
+                                          self.calendar.local_date(event.at)))
             elif event.kind == "memo_submitted" and case.current_run is not None:
                 drop.append(Drop(case.ref, decision_key))  # the memo is in: chase the decision
                 plan.extend(self.for_decision(case, case.current_run, event.at))
@@ -230,6 +285,7 @@ class Planner:
                 drop.append(Drop(case.ref, decision_key))
             elif event.kind in ENDINGS:
                 drop.append(Drop(case.ref))
+                plan.extend(self.for_renewal(case))
         if events:
             plan.append(self.board_after(max(event.at for event in events)))
         return plan, drop
@@ -276,6 +332,15 @@ class Planner:
                 told.append(Nudge(case.ref, decision_key, rnd, message, day,
                                   Audience.APPROVERS, event.at))
             return told
+        if kind in ("extension_requested", "extension_granted", "extension_refused"):
+            seq = data.get("seq")
+            number = seq if isinstance(seq, int) else 0
+            if kind == "extension_requested":
+                return [now(NudgeKind.EXTENSION_ASK, Audience.AB, seq=number)]
+            return [now(NudgeKind.EXTENSION_ANSWER, self.owner(event.step or ""), seq=number)]
+        if kind == "vote_recorded":
+            return [now(NudgeKind.VOTE, Audience.APPROVERS, decision_key,
+                        seq=len(data.get("remaining", [])) + 1)]
         document = data.get("document_id")
         if kind == "step_completed" and isinstance(document, int):
             return [now(NudgeKind.DOCUMENT, Audience.AB, seq=document)]
@@ -288,3 +353,15 @@ class Planner:
 
 
 ENDINGS = ("case_completed", "case_closed", "case_withdrawn")
+
+
+def months_before(day: date, months: int) -> date:
+    """The same day of the month ``months`` earlier (the month's last day when it is shorter)."""
+    year, month = divmod(day.year * 12 + day.month - 1 - months, 12)
+    month += 1
+    for last in (31, 30, 29, 28):
+        try:
+            return date(year, month, min(day.day, last))
+        except ValueError:
+            continue
+    raise ValueError(day)  # pragma: no cover

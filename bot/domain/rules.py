@@ -8,7 +8,7 @@ Refused with a reason code that the interface translates.
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
@@ -17,6 +17,7 @@ from bot.domain.case import (
     Actor,
     Case,
     CaseStatus,
+    Classification,
     Decision,
     Event,
     InputAsk,
@@ -27,9 +28,22 @@ from bot.domain.case import (
     Source,
     StepRun,
 )
+from bot.domain.clock import (
+    Extension,
+    ExtensionState,
+    Wait,
+    days_waited,
+    extensions,
+    pending_extension,
+    recount_due,
+    store_extensions,
+    store_waits,
+    waiting,
+    waits,
+)
 from bot.domain.deadlines import Procedure
 from bot.domain.reminders import Drop, Nudge
-from bot.domain.sop import Capture, Owner, StepDef
+from bot.domain.sop import Capture, Owner, StepDef, WaitParty
 
 MAX_TITLE = 300
 MAX_NOTE = 2000
@@ -61,6 +75,16 @@ class Reason(StrEnum):
     BAD_CASE_DATA = "bad_case_data"
     REVISE_TARGET = "revise_target"
     DECIDED_BY_MANAGEMENT = "decided_by_management"
+    EXTENSION_NOT_ALLOWED = "extension_not_allowed"
+    EXTENSION_DAYS = "extension_days"
+    EXTENSION_PENDING = "extension_pending"
+    EXTENSION_ANSWERED = "extension_answered"
+    OWN_EXTENSION = "own_extension"
+    WAIT_NOT_ALLOWED = "wait_not_allowed"
+    ALREADY_WAITING = "already_waiting"
+    NOT_WAITING = "not_waiting"
+    NOT_LISTED_APPROVER = "not_listed_approver"
+    ALREADY_VOTED = "already_voted"
 
 
 class Refused(Exception):
@@ -87,6 +111,7 @@ class NewCase:
     source: Source
     lead_division: str
     received_on: date
+    classification: Classification = Classification.OPEN
 
 
 @dataclass(frozen=True)
@@ -123,9 +148,12 @@ class DocumentDelivered:
 
 @dataclass(frozen=True)
 class Filed:
-    """Step details: the file reference the copy is filed under."""
+    """Step details: the file reference, and the signed instrument's dates when known."""
 
     reference: str
+    signed_on: date | None = None
+    in_force_on: date | None = None
+    expires_on: date | None = None  # its expiry or review date: renewal is reminded before it
 
 
 StepDetails = MeetingHeld | NoteSent | NegotiationHeld | DocumentDelivered | Filed
@@ -172,10 +200,16 @@ class SubmitMemo:
 
 @dataclass(frozen=True)
 class Decide:
-    """Top management's Ya (approve=True) or Tidak."""
+    """Top management's Ya (approve=True) or Tidak.
+
+    ``on_behalf_of``: the approver an acting approver decides for. ``approvers``: those listed
+    on the case now, who must each say Ya when the SOP wants every approver.
+    """
 
     approve: bool
     reason: str | None = None
+    on_behalf_of: int | None = None
+    approvers: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -230,8 +264,54 @@ class Attach:
     document: DocumentDelivered
 
 
+@dataclass(frozen=True)
+class RequestExtension:
+    """The step's owner asks for ``days`` more working days on ``step``, for ``reason``."""
+
+    step: str
+    days: int
+    reason: str
+
+
+@dataclass(frozen=True)
+class AnswerExtension:
+    """AB's Lulus (grant=True) or Tolak on request ``seq`` of ``step``."""
+
+    step: str
+    seq: int
+    grant: bool
+
+
+@dataclass(frozen=True)
+class StartWait:
+    """The step waits on an outside party: its clock stops."""
+
+    step: str
+    party: WaitParty
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class ResumeWait:
+    """The outside party has answered: the step's clock runs again."""
+
+    step: str
+
+
+@dataclass(frozen=True)
+class Classify:
+    """AB marks the case Terhad or Sulit (or lifts the marking)."""
+
+    classification: Classification
+
+
 Action = (
     CompleteStep
+    | RequestExtension
+    | AnswerExtension
+    | StartWait
+    | ResumeWait
+    | Classify
     | RequestInputs
     | TickInput
     | SubmitMemo
@@ -349,13 +429,15 @@ def register_case(new: NewCase, *, actor: Actor, now: datetime, procedure: Proce
         source=new.source,
         lead_division=new.lead_division,
         received_on=new.received_on,
+        classification=new.classification,
     )
     registered = Event(
         "case_registered",
         actor.user_id,
         now,
         data={"title": case.title, "lead_division": case.lead_division,
-              "received_on": case.received_on.isoformat()},
+              "received_on": case.received_on.isoformat(),
+              "classification": case.classification.value},
     )
     events = [registered, _start(case, procedure.sop.keys[0], now, procedure, actor.user_id)]
     return _planned(case, events, procedure)
@@ -417,8 +499,22 @@ def _details_data(step: StepDef, details: StepDetails | None, run: StepRun, case
         case MeetingHeld(day):
             _past_date(day, case, today)
             return {"meeting_date": day.isoformat()}
-        case NoteSent(reference) | Filed(reference):
+        case NoteSent(reference):
             return {"reference": _text(reference, MAX_REFERENCE, required=True)}
+        case Filed(reference, signed_on, in_force_on, expires_on):
+            data: dict[str, Any] = {"reference": _text(reference, MAX_REFERENCE, required=True)}
+            if signed_on is not None:
+                _past_date(signed_on, case, today)
+                data["signed_on"] = signed_on.isoformat()
+            if in_force_on is not None:
+                if signed_on is not None and in_force_on < signed_on:
+                    raise Refused(Reason.DATES_REVERSED)
+                data["in_force_on"] = in_force_on.isoformat()
+            if expires_on is not None:
+                if any(d is not None and expires_on <= d for d in (signed_on, in_force_on)):
+                    raise Refused(Reason.DATES_REVERSED)
+                data["expires_on"] = expires_on.isoformat()
+            return data
         case NegotiationHeld(start, end, venue):
             if end < start:
                 raise Refused(Reason.DATES_REVERSED)
@@ -452,7 +548,8 @@ def _complete(case: Case, action: CompleteStep, actor: Actor, now: datetime,
     note = _text(action.note, MAX_NOTE)
     if note:
         data["note"] = note
-    return _advance(case, run, now, procedure, actor, data)
+    ended = [_end_wait(case, run, now, procedure, actor)] if waiting(run) else []
+    return ended + _advance(case, run, now, procedure, actor, data)
 
 
 def _input_step(case: Case, actor: Actor, procedure: Procedure) -> StepRun:
@@ -526,13 +623,47 @@ def _decide(case: Case, action: Decide, actor: Actor, now: datetime,
     if case.phase is not Phase.AWAITING_DECISION:
         raise Refused(Reason.NOT_AWAITING_DECISION)
     reason = _text(action.reason, MAX_NOTE)
-    case.decisions.append(Decision(case.round, action.approve, actor.user_id, now, reason))
+    behalf = action.on_behalf_of if action.on_behalf_of != actor.user_id else None
+    if procedure.sop.policy.approvers == "every" and action.approvers:
+        voted = _vote(case, run, action, actor, now, behalf, reason)
+        if voted is not None:
+            return [voted]
+    case.decisions.append(Decision(case.round, action.approve, actor.user_id, now, reason,
+                                   behalf))
     decided = Event("decided", actor.user_id, now, step=step.key,
-                    data={"round": case.round, "approved": action.approve, "reason": reason})
+                    data={"round": case.round, "approved": action.approve, "reason": reason,
+                          "on_behalf_of": behalf})
     if action.approve:
         return [decided, *_advance(case, run, now, procedure, actor, {"decision": "ya"})]
     case.phase = Phase.REFUSED
     return [decided]
+
+
+def _vote(case: Case, run: StepRun, action: Decide, actor: Actor, now: datetime,
+          behalf: int | None, reason: str | None) -> Event | None:
+    """Record one listed approver's Ya or Tidak; None when it settles the decision."""
+    voter = behalf if behalf is not None else actor.user_id
+    listed = run.data.setdefault(f"approvers_{case.round}", list(action.approvers))
+    if voter not in listed:
+        raise Refused(Reason.NOT_LISTED_APPROVER)
+    votes: list[dict[str, Any]] = run.data.setdefault("votes", [])
+    this_round = [v for v in votes if v["round"] == case.round]
+    if any(v["for"] == voter for v in this_round):
+        raise Refused(Reason.ALREADY_VOTED)
+    votes.append({"round": case.round, "for": voter, "by": actor.user_id,
+                  "approved": action.approve, "at": now.isoformat(), "reason": reason})
+    yes = {v["for"] for v in this_round if v["approved"]} | ({voter} if action.approve else set())
+    if not action.approve or yes >= set(listed):
+        return None  # one Tidak refuses; the last Ya approves
+    return Event("vote_recorded", actor.user_id, now, step=run.key,
+                 data={"round": case.round, "approved": True, "for": voter,
+                       "on_behalf_of": behalf,
+                       "remaining": [u for u in listed if u not in yes]})
+
+
+def votes_of(case: Case, run: StepRun, round_: int) -> list[dict[str, Any]]:
+    """The listed approvers' votes on ``round_`` so far (the "every approver" policy)."""
+    return [v for v in run.data.get("votes", []) if v["round"] == round_]
 
 
 def _explain(case: Case, action: ExplainDecision, actor: Actor, now: datetime,
@@ -611,7 +742,7 @@ def _schedule(case: Case, action: ScheduleNegotiation, actor: Actor, now: dateti
         raise Refused(Reason.DATE_BEFORE_RECEIVED, date=action.start)
     venue = _text(action.venue, MAX_REFERENCE, required=True)
     run.data.update(start=action.start.isoformat(), end=action.end.isoformat(), venue=venue)
-    run.due_at = procedure.step_due(case, step, procedure.calendar.local_date(run.started_at))
+    run.due_at = recount_due(case, run, procedure)  # extensions and waits still count
     return [Event("negotiation_scheduled", actor.user_id, now, step=step.key,
                   data={"start": action.start.isoformat(), "end": action.end.isoformat(),
                         "venue": venue, "due_at": run.due_at.isoformat()})]
@@ -644,7 +775,141 @@ def _attach(case: Case, action: Attach, actor: Actor, now: datetime,
                         "document_id": action.document.document_id})]
 
 
+def _extendable(case: Case, key: str, procedure: Procedure) -> tuple[StepDef, StepRun]:
+    run = _open_step(case, key)
+    step = procedure.sop.get(run.key)
+    if not step.extend or case.phase is not Phase.WORK:
+        raise Refused(Reason.EXTENSION_NOT_ALLOWED)
+    return step, run
+
+
+def _request_extension(case: Case, action: RequestExtension, actor: Actor, now: datetime,
+                       procedure: Procedure) -> list[Event]:
+    step, run = _extendable(case, action.step, procedure)
+    _require(may_act_on(actor, case, step.owner))
+    limit = procedure.sop.policy.extension_max_days
+    if not 1 <= action.days <= limit:
+        raise Refused(Reason.EXTENSION_DAYS, limit=limit)
+    reason = _text(action.reason, MAX_NOTE, required=True) or ""
+    if pending_extension(run) is not None:
+        raise Refused(Reason.EXTENSION_PENDING)
+    records = extensions(run)
+    asked = Extension(len(records) + 1, action.days, reason, actor.user_id, now)
+    store_extensions(run, [*records, asked])
+    return [Event("extension_requested", actor.user_id, now, step=run.key,
+                  data={"seq": asked.seq, "days": asked.days, "reason": reason})]
+
+
+def may_answer_extension(actor: Actor) -> bool:
+    """AB (or an admin) grants or refuses more time."""
+    return actor.role in (Role.AB, Role.ADMIN)
+
+
+def _answer_extension(case: Case, action: AnswerExtension, actor: Actor, now: datetime,
+                      procedure: Procedure) -> list[Event]:
+    _require(may_answer_extension(actor))
+    if not case.is_open:
+        raise Refused(Reason.CASE_CLOSED, status=case.status.value)
+    run = case.current_run
+    records = extensions(run) if run is not None and run.key == action.step else []
+    asked = next((e for e in records if e.seq == action.seq), None)
+    if run is None or asked is None:
+        raise Refused(Reason.WRONG_STEP, current=case.current_step, asked=action.step)
+    if asked.state is not ExtensionState.PENDING:
+        raise Refused(Reason.EXTENSION_ANSWERED)  # the first tap won
+    if asked.by == actor.user_id and actor.role is not Role.ADMIN:
+        raise Refused(Reason.OWN_EXTENSION)
+    if not action.grant:
+        answered = replace(asked, state=ExtensionState.REFUSED, decided_by=actor.user_id,
+                           decided_at=now)
+        store_extensions(run, [answered if e.seq == asked.seq else e for e in records])
+        return [Event("extension_refused", actor.user_id, now, step=run.key,
+                      data={"seq": asked.seq, "days": asked.days})]
+    answered = replace(asked, state=ExtensionState.GRANTED, decided_by=actor.user_id,
+                       decided_at=now, due_from=run.due_at)
+    store_extensions(run, [answered if e.seq == asked.seq else e for e in records])
+    due = recount_due(case, run, procedure)
+    answered = replace(answered, due_to=due)
+    store_extensions(run, [answered if e.seq == asked.seq else e for e in records])
+    before, run.due_at = run.due_at, due
+    return [Event("extension_granted", actor.user_id, now, step=run.key,
+                  data={"seq": asked.seq, "days": asked.days, "from": before.isoformat(),
+                        "due_at": due.isoformat()})]
+
+
+def _start_wait(case: Case, action: StartWait, actor: Actor, now: datetime,
+                procedure: Procedure) -> list[Event]:
+    run = _open_step(case, action.step)
+    step = procedure.sop.get(run.key)
+    _require(may_act_on(actor, case, step.owner))
+    if not step.wait or case.phase is not Phase.WORK:
+        raise Refused(Reason.WAIT_NOT_ALLOWED)
+    if waiting(run) is not None:
+        raise Refused(Reason.ALREADY_WAITING)
+    note = _text(action.note, MAX_NOTE)
+    store_waits(run, [*waits(run), Wait(action.party, note, now, actor.user_id)])
+    return [Event("wait_started", actor.user_id, now, step=run.key,
+                  data={"party": action.party.value, "note": note})]
+
+
+def _end_wait(case: Case, run: StepRun, now: datetime, procedure: Procedure,
+              actor: Actor) -> Event:
+    records = waits(run)
+    under_way = next(w for w in records if w.end is None)
+    ended = replace(under_way, end=now, ended_by=actor.user_id,
+                    days=days_waited(procedure, under_way.start, now))
+    store_waits(run, [ended if w is under_way else w for w in records])
+    before = run.due_at
+    run.due_at = recount_due(case, run, procedure)
+    return Event("wait_ended", actor.user_id, now, step=run.key,
+                 data={"party": ended.party.value, "days": ended.days,
+                       "from": before.isoformat(), "due_at": run.due_at.isoformat()})
+
+
+def _resume_wait(case: Case, action: ResumeWait, actor: Actor, now: datetime,
+                 procedure: Procedure) -> list[Event]:
+    run = _open_step(case, action.step)
+    _require(may_act_on(actor, case, procedure.sop.get(run.key).owner))
+    if waiting(run) is None:
+        raise Refused(Reason.NOT_WAITING)
+    return [_end_wait(case, run, now, procedure, actor)]
+
+
+def _classify(case: Case, action: Classify, actor: Actor, now: datetime,
+              procedure: Procedure) -> list[Event]:
+    _require(actor.role in (Role.AB, Role.ADMIN))
+    if action.classification is case.classification:
+        return []
+    before, case.classification = case.classification, action.classification
+    return [Event("classified", actor.user_id, now, step=case.current_step,
+                  data={"from": before.value, "to": action.classification.value})]
+
+
+def recount(case: Case, *, now: datetime, procedure: Procedure, why: str) -> Outcome:
+    """The current step's due date counted again on a changed calendar (a holiday gazetted).
+
+    Only a due date not yet passed moves, and not while the step waits (its clock is
+    stopped; it is counted when it resumes). ``why`` says what changed, for the log.
+    """
+    work = copy.deepcopy(case)
+    run = work.current_run
+    if not work.is_open or run is None or run.due_at <= now or waiting(run) is not None:
+        return Outcome(work)
+    due = recount_due(work, run, procedure)
+    if due == run.due_at or due <= now:
+        return Outcome(work)
+    before, run.due_at = run.due_at, due
+    events = [Event("due_recounted", None, now, step=run.key,
+                    data={"from": before.isoformat(), "due_at": due.isoformat(), "why": why})]
+    return _planned(work, events, procedure)
+
+
 _HANDLERS: dict[type, Any] = {
+    RequestExtension: _request_extension,
+    AnswerExtension: _answer_extension,
+    StartWait: _start_wait,
+    ResumeWait: _resume_wait,
+    Classify: _classify,
     CompleteStep: _complete,
     RequestInputs: _request_inputs,
     TickInput: _tick_input,

@@ -40,6 +40,15 @@ class Anchor(StrEnum):
     NEGOTIATION_END = "negotiation_end"
 
 
+class WaitParty(StrEnum):
+    """An outside party a step may wait on."""
+
+    KLN = "kln"
+    FOREIGN = "foreign"
+    AGC = "agc"
+    AGENCY = "agency"
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -69,6 +78,8 @@ class StepDef(_Strict):
     done_when_ms: str = Field(min_length=1)
     done_when_en: str = Field(min_length=1)
     due: DueRule
+    wait: bool = False  # may wait on an outside party, its clock stopped
+    extend: bool = True  # its owner may ask for more time
 
     def title(self, lang: str) -> str:
         """The step's title in ``lang`` (ms or en)."""
@@ -98,6 +109,21 @@ class SopHeader(_Strict):
     name_en: str
 
 
+class Policy(_Strict):
+    """How the ministry runs the procedure beyond the steps; see sop.toml."""
+
+    approvers: Literal["any", "every"] = "any"
+    extension_max_days: int = Field(default=20, ge=1, le=250)
+    wait_reminder_days: int = Field(default=7, ge=1, le=60)
+    renewal_months: tuple[int, ...] = (6, 3, 1)
+
+    @model_validator(mode="after")
+    def _months(self) -> Policy:
+        if any(not 1 <= m <= 60 for m in self.renewal_months):
+            raise ValueError("renewal_months must each be 1 to 60")
+        return self
+
+
 # Captures whose meaning the case rules depend on: each must be owned by exactly one step.
 _REQUIRED_CAPTURES = (Capture.INPUTS, Capture.DECISION, Capture.NEGOTIATION, Capture.DOCUMENT)
 
@@ -106,6 +132,7 @@ class Sop(_Strict):
     """The whole procedure, in order."""
 
     sop: SopHeader
+    policy: Policy = Policy()
     step: list[StepDef] = Field(min_length=2)
     input_source: list[InputSource] = Field(min_length=1)
 

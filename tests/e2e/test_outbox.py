@@ -131,6 +131,7 @@ async def test_a_crash_between_commit_and_send_loses_no_card_and_sends_it_once(
         stage: Stage) -> None:
     world, clock = stage.world, stage.clock
     async with serving(build_application(stage.settings, clock=clock)) as app:
+        await app.sweeper.idle()  # type: ignore[attr-defined]  # its start-up sweep is done
         await _register(app)
         # The change committed; the process died before the sweep ran (nothing woke it).
     assert not world.messages(BKKA)
@@ -144,6 +145,7 @@ async def test_a_crash_between_commit_and_send_loses_no_card_and_sends_it_once(
 async def test_a_crash_while_sending_delays_the_card_by_at_most_the_lease(stage: Stage) -> None:
     world, clock = stage.world, stage.clock
     async with serving(build_application(stage.settings, clock=clock)) as app:
+        await app.sweeper.idle()  # type: ignore[attr-defined]
         await _register(app)
         async with app.services.sessions() as session, session.begin():
             # What a sweeper that died mid-send leaves: the card claimed, never marked sent.

@@ -1,0 +1,104 @@
+"""After signing, and a case's classification: /expiring lists instruments coming up for
+renewal; /classify marks a case Terhad or Sulit (AB)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from telegram import Update
+from telegram.ext import BaseHandler, CommandHandler
+
+from bot.context import IkaContext
+from bot.dates import parse_date
+from bot.domain.case import Classification
+from bot.domain.reminders import months_before
+from bot.domain.rules import Classify
+from handlers.acting import perform
+from handlers.cards import esc
+from handlers.clock import REF
+from handlers.clock_cards import classification_label
+from storage.instruments import expiring
+from storage.models import DivisionKind
+
+DEFAULT_MONTHS = 6
+MAX_LISTED = 50  # the rest is a narrower period away; the answer stays under 4096
+WORDS = {"terhad": Classification.TERHAD, "sulit": Classification.SULIT,
+         "biasa": Classification.OPEN, "open": Classification.OPEN,
+         "restricted": Classification.TERHAD, "confidential": Classification.SULIT}
+
+
+def _period(args: list[str], today: date) -> tuple[date, date] | None:
+    """``[months]`` from today, or ``FROM TO``."""
+    if not args:
+        return today, months_before(today, -DEFAULT_MONTHS)
+    if len(args) == 1 and args[0].isdigit() and 0 < int(args[0]) <= 120:
+        return today, months_before(today, -int(args[0]))
+    if len(args) == 2:
+        start, end = parse_date(args[0]), parse_date(args[1])
+        if start is not None and end is not None and start <= end:
+            return start, end
+    return None
+
+
+async def show_expiring(update: Update, context: IkaContext) -> None:
+    """/expiring [months | FROM TO]: filed instruments that expire (or are reviewed) then."""
+    message = update.effective_message
+    if message is None:
+        return
+    t, services = context.t, context.services
+    today = services.procedure.calendar.local_date(services.now())
+    period = _period(list(context.args or []), today)
+    if period is None:
+        await message.reply_text(t.gettext(
+            "Send /expiring for the next 6 months, /expiring 12 for the next 12 months, or "
+            "/expiring 1/1/2027 31/12/2027 for a period."))
+        return
+    start, end = period
+    async with services.sessions() as session:
+        found = await expiring(session=session, file_step=services.procedure.sop.keys[-1],
+                               start=start, end=end)
+    head = t.gettext("<b>Instruments expiring from {start} to {end}</b>").format(
+        start=t.format_date(start), end=t.format_date(end))
+    if not found:
+        await message.reply_text(head + "\n" + t.gettext("None."))
+        return
+    chat = context.chat_division
+    lines = [head]
+    for item in found[:MAX_LISTED]:
+        trusted = chat is None or chat.code == item.lead_division or (
+            chat.kind == DivisionKind.AB.value)
+        title = esc(item.title) if trusted or not item.sulit else "<i>Sulit</i>"
+        lines.append(f"{t.format_date(item.expires_on)} · <b>{esc(item.ref)}</b> · {title}")
+    if len(found) > MAX_LISTED:
+        lines.append(t.gettext("…and {n} more: ask for a shorter period.").format(
+            n=len(found) - MAX_LISTED))
+    await message.reply_text("\n".join(lines),
+                             protect_content=any(item.sulit for item in found) or None)
+
+
+async def classify(update: Update, context: IkaContext) -> None:
+    """/classify REF terhad|sulit|biasa: AB marks the case's security classification."""
+    message = update.effective_message
+    if message is None:
+        return
+    t, args = context.t, context.args or []
+    ref = args[0].upper() if args and REF.fullmatch(args[0]) else None
+    level = WORDS.get(args[1].lower()) if len(args) > 1 else None
+    if ref is None or level is None:
+        await message.reply_text(t.gettext("Send /classify followed by the case reference and "
+                                           "Terhad, Sulit or Biasa, for example: /classify "
+                                           "IKA-2026-001 Sulit"))
+        return
+    result = await perform(context, ref, Classify(level))
+    if isinstance(result, str):
+        await message.reply_text(result)
+        return
+    await message.reply_text(t.gettext("{ref} is now {level}.").format(
+        ref=esc(ref), level=esc(classification_label(level, t))),
+        protect_content=level is Classification.SULIT or None)
+
+
+def handlers() -> list[BaseHandler[Any, Any, Any]]:
+    """This module's handlers."""
+    return [CommandHandler("expiring", show_expiring), CommandHandler("classify", classify)]
