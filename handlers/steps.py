@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
-from telegram import Chat, InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import Chat, Update
 from telegram.ext import (
     BaseHandler,
     CallbackQueryHandler,
@@ -26,7 +26,7 @@ from telegram.ext import (
 )
 from telegram.warnings import PTBUserWarning
 
-from bot.callbacks import Report, ToggleInput, decode, encode, pattern
+from bot.callbacks import Report, ToggleInput, decode, pattern
 from bot.context import IkaContext
 from bot.dates import parse_date
 from bot.domain.case import Case
@@ -51,7 +51,8 @@ from bot.domain.sop import Capture, StepDef
 from bot.messages import step_heading
 from handlers.acting import actor_of, perform
 from handlers.cards import esc, input_state, step_card
-from storage.cases import add_document, list_open_cases, load_case
+from handlers.status import done_answer
+from storage.cases import add_document, load_case
 from storage.org import list_divisions
 
 ASK_DATE, ASK_REFERENCE, ASK_START, ASK_END, ASK_VENUE, ASK_DOCUMENT, ASK_ATTACHMENT = range(7)
@@ -168,26 +169,12 @@ async def _ask_first(update: Update, context: IkaContext, case: Case, step: Step
 
 
 async def list_open_steps(update: Update, context: IkaContext) -> None:
-    """/done: the open steps the user's division may report, as buttons."""
+    """/done: the open steps the user's division may report, as buttons, a page at a time."""
     message, actor = update.effective_message, actor_of(context)
     if message is None or actor is None:
         return
-    t, procedure = context.t, context.services.procedure
-    async with context.services.sessions() as session:
-        cases = await list_open_cases(session=session)
-    rows = []
-    for case in cases:
-        run = case.current_run
-        if run is None or not may_act_on(actor, case, procedure.sop.get(run.key).owner):
-            continue
-        label = f"{case.ref} · {step_heading(procedure.sop, run.key, t)}"
-        rows.append([InlineKeyboardButton(label[:60], callback_data=encode(
-            Report(case.ref, run.key)))])
-    if not rows:
-        await message.reply_text(t.gettext("Your division has no open step to report."))
-        return
-    await message.reply_text(t.gettext("Which step is done?"),
-                             reply_markup=InlineKeyboardMarkup(rows))
+    text, markup = await done_answer(context, 0)
+    await message.reply_text(text, reply_markup=markup)
 
 
 # --- finishing ---------------------------------------------------------------------------------

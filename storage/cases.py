@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import and_, func, update
+from sqlalchemy import Select, and_, func, update
 from sqlalchemy import case as case_when
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -49,6 +49,7 @@ from storage.models import (
 )
 
 REF_PREFIX = "IKA"
+LOAD_BATCH = 500  # references bound in one statement by load_cases
 
 Sessions = async_sessionmaker[AsyncSession]
 Row = TypeVar("Row", bound=SQLModel)
@@ -108,11 +109,16 @@ async def next_ref(*, session: AsyncSession, year: int) -> str:
 # --- reading -------------------------------------------------------------------------------
 
 
-async def _rows(session: AsyncSession, model: type[Row], case_ids: Sequence[int]) -> list[Row]:
-    """Every row of ``model`` for these cases, in the order they were written."""
+async def _rows(session: AsyncSession, model: type[Row],
+                cases: Sequence[int] | Select[Any]) -> list[Row]:
+    """Every row of ``model`` for these cases, in the order they were written.
+
+    ``cases`` is a bounded list of ids (one case, one page) or a query of ids, never the ids
+    of an unbounded set: a parameter per case fails above 65,535 on PostgreSQL.
+    """
     statement = (
         select(model)
-        .where(col(model.case_id).in_(case_ids))  # type: ignore[attr-defined]
+        .where(col(model.case_id).in_(cases))  # type: ignore[attr-defined]
         .order_by(col(model.id))  # type: ignore[attr-defined]
         # A session may outlive a transaction (expire_on_commit=False): always read afresh.
         .execution_options(populate_existing=True)
@@ -125,8 +131,11 @@ def _to_case(
     steps: Iterable[StepRecord],
     inputs: Iterable[InputRequest],
     approvals: Iterable[Approval],
+    copy_data: bool = True,
 ) -> Case:
-    # JSON values are deep-copied: the rules must never mutate what the session tracks.
+    # JSON values are deep-copied for the rules, which must never mutate what the session
+    # tracks; a case only read and rendered shares them.
+    copied = copy.deepcopy if copy_data else _same
     return Case(
         ref=row.ref,
         title=row.title,
@@ -142,7 +151,7 @@ def _to_case(
         round=row.round,
         steps=[
             StepRun(key=s.step, round=s.round, started_at=s.started_at, due_at=s.due_at,
-                    done_at=s.done_at, done_by=s.done_by, data=copy.deepcopy(s.data))
+                    done_at=s.done_at, done_by=s.done_by, data=copied(s.data))
             for s in steps
         ],
         inputs=[
@@ -159,10 +168,21 @@ def _to_case(
     )
 
 
-async def _assemble(session: AsyncSession, rows: Sequence[CaseRow]) -> list[Case]:
-    """Domain cases for ``rows``, their history read in three queries whatever their number."""
-    ids = [r.id for r in rows if r.id is not None]
-    if not ids:
+def _same(value: dict[str, Any]) -> dict[str, Any]:
+    return value
+
+
+async def assemble(session: AsyncSession, rows: Sequence[CaseRow], *,
+                   copy: bool = True, cases: Select[Any] | None = None) -> list[Case]:
+    """Domain cases for ``rows``, their history read in three queries whatever their number.
+
+    The history is selected by ``cases`` (a query of the rows' ids) when given, else by the
+    rows' ids, which must then be a bounded number (a page, a batch). ``copy`` False shares
+    the JSON values with the rows: for cases that are only read.
+    """
+    ids: Sequence[int] | Select[Any] = (
+        cases if cases is not None else [r.id for r in rows if r.id is not None])
+    if not rows:
         return []
     # Grouped by case in one pass each: linear in the rows, however many cases are read.
     steps: dict[int, list[StepRecord]] = defaultdict(list)
@@ -175,7 +195,7 @@ async def _assemble(session: AsyncSession, rows: Sequence[CaseRow]) -> list[Case
     for approval in await _rows(session, Approval, ids):
         approvals[approval.case_id].append(approval)
     return [
-        _to_case(row, steps[row.id], inputs[row.id], approvals[row.id])
+        _to_case(row, steps[row.id], inputs[row.id], approvals[row.id], copy)
         for row in rows
         if row.id is not None
     ]
@@ -196,22 +216,27 @@ async def load_case(*, session: AsyncSession, ref: str, for_update: bool = False
     row = await _case_row(session, ref, for_update=for_update)
     if row is None:
         return None
-    return (await _assemble(session, [row]))[0]
+    return (await assemble(session, [row]))[0]
 
 
 async def load_cases(*, session: AsyncSession, refs: Iterable[str]) -> dict[str, Case]:
-    """The cases among ``refs`` that exist, by reference, read in four queries however many."""
+    """The cases among ``refs`` that exist, by reference, four queries per batch of refs.
+
+    The references are bound in batches of LOAD_BATCH, so however many are asked for no
+    statement binds more than that.
+    """
     wanted = sorted(set(refs))
-    if not wanted:
-        return {}
-    statement = (
-        select(CaseRow)
-        .where(col(CaseRow.ref).in_(wanted))
-        .order_by(col(CaseRow.id))
-        .execution_options(populate_existing=True)
-    )
-    rows = list((await session.exec(statement)).all())
-    return {case.ref: case for case in await _assemble(session, rows)}
+    found: dict[str, Case] = {}
+    for start in range(0, len(wanted), LOAD_BATCH):
+        statement = (
+            select(CaseRow)
+            .where(col(CaseRow.ref).in_(wanted[start:start + LOAD_BATCH]))
+            .order_by(col(CaseRow.id))
+            .execution_options(populate_existing=True)
+        )
+        rows = list((await session.exec(statement)).all())
+        found.update((case.ref, case) for case in await assemble(session, rows))
+    return found
 
 
 @dataclasses.dataclass(frozen=True)
@@ -253,14 +278,16 @@ async def open_steps(*, session: AsyncSession, now: datetime, first: int) -> Ope
 
 
 async def list_open_cases(*, session: AsyncSession) -> list[Case]:
-    """Every open case, oldest first."""
+    """Every open case, oldest first (for a report of them all: a list shows read_page's)."""
+    is_open = col(CaseRow.status) == CaseStatus.OPEN.value
     statement = (
         select(CaseRow)
-        .where(col(CaseRow.status) == CaseStatus.OPEN.value)
+        .where(is_open)
         .order_by(col(CaseRow.id))
         .execution_options(populate_existing=True)
     )
-    return await _assemble(session, list((await session.exec(statement)).all()))
+    rows = list((await session.exec(statement)).all())
+    return await assemble(session, rows, cases=select(col(CaseRow.id)).where(is_open))
 
 
 async def case_events(*, session: AsyncSession, ref: str) -> list[Event]:
@@ -292,7 +319,14 @@ def _case_values(case: Case) -> dict[str, Any]:
         "current_step": case.current_step,
         "phase": case.phase.value,
         "round": case.round,
+        "due_at": _current_due(case),
     }
+
+
+def _current_due(case: Case) -> datetime | None:
+    """The current step's due moment, which lists order by; None once the case is closed."""
+    run = case.current_run
+    return run.due_at if case.is_open and run is not None else None
 
 
 def _set_changed(row: SQLModel, values: dict[str, Any]) -> None:

@@ -137,6 +137,8 @@ class CaseRow(SQLModel, table=True):
     __table_args__ = (
         # /status lists open cases; the weekly digest and the reminder sweep start there too.
         Index("ix_cases_status", "status"),
+        # A page of /status counts and orders by these alone (overdue first, then by due).
+        Index("ix_cases_listing", "status", "phase", "due_at", "id"),
     )
 
     id: int | None = Field(default=None, primary_key=True, sa_type=SerialKey)
@@ -152,6 +154,9 @@ class CaseRow(SQLModel, table=True):
     current_step: str | None = Field(default=None, max_length=KEY)
     phase: str = Field(max_length=KEY)
     round: int = 1
+    # The current step's due moment (None once closed), kept with the row so that a list of
+    # cases is ordered and counted from this table alone.
+    due_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     # Optimistic lock: every save is UPDATE … WHERE version = the version that was read.
     version: int = 1
     created_at: datetime = Field(sa_type=UTCDateTime)
