@@ -256,7 +256,7 @@ def _list_markup(found: CaseFilter, page: int, pages: int, overdue: int, t: Tran
         taps.append(InlineKeyboardButton(
             "🔴 " + t.gettext("Overdue only"),
             callback_data=encode(Page(_what(replace(found, overdue=True), procedure), 0))))
-    if not found.is_default and pages > 1:
+    if not found.is_default:
         taps.append(InlineKeyboardButton(t.gettext("All open cases"),
                                          callback_data=encode(Page(OPEN, 0))))
     if taps:
@@ -464,8 +464,7 @@ def _no_case(what: str, t: Translator) -> str:
 
 def _unknown_line(unknown: Sequence[str], t: Translator) -> str:
     words = ", ".join(f"“{esc(w[:40])}”" for w in unknown[:10])
-    return t.ngettext("Not understood, and left out: {words}",
-                      "Not understood, and left out: {words}", len(unknown)).format(words=words)
+    return t.gettext("Not understood, and left out: {words}").format(words=words)
 
 
 def read_filter(words: Sequence[str], t: Translator, procedure: Procedure, org: Org) -> Parsed:

@@ -1,6 +1,7 @@
 """Lists of cases read one page at a time: filtered, counted and ordered in SQL.
 
-A page is the list's order (overdue first, then by due moment, then as registered) cut with
+A page is the list's order (overdue first, then by due moment, then as registered; closed
+cases the latest closed first) cut with
 LIMIT/OFFSET, its cases read with their history in four statements whatever the number of
 cases stored; the count comes from the cases table alone (``ix_cases_listing``).
 """
@@ -107,8 +108,12 @@ async def read_page(*, session: AsyncSession, found: CaseFilter, now: datetime, 
         offset = (total - 1) // limit * limit
     statement: Any = (
         select(CaseRow).where(*where)
+        # Open cases overdue first, then by due moment; closed ones (no due moment) the
+        # latest closed first; then as registered.
         .order_by(case_when((overdue, 0), else_=1), col(CaseRow.due_at).is_(None),
-                  col(CaseRow.due_at), col(CaseRow.id))
+                  col(CaseRow.due_at),
+                  case_when((col(CaseRow.due_at).is_(None), col(CaseRow.updated_at))).desc(),
+                  col(CaseRow.id))
         .offset(offset).limit(limit)
     )
     rows = list((await session.exec(statement)).all()) if total else []
