@@ -450,7 +450,7 @@ async def _case_pages(context: IkaContext, ref: str) -> list[str] | None:
     services, t = context.services, context.t
     org = await services.org.get()
     async with services.readers() as session, session.begin():
-        case = await load_case(session=session, ref=ref)
+        case = await load_case(session=session, ref=ref, copy=False)
     if case is None:
         return None
     return case_listing(case, t, services.procedure, services.now(), org).pages(t)

@@ -64,8 +64,9 @@ MAX_DOCUMENT_BYTES = 20 * 1024 * 1024  # what the Bot API lets a bot download
 
 
 async def _load(context: IkaContext, ref: str) -> Case | None:
-    async with context.services.sessions() as session:
-        return await load_case(session=session, ref=ref)
+    """The case as it is now, to look at (a change loads it again in its own transaction)."""
+    async with context.services.readers() as session, session.begin():
+        return await load_case(session=session, ref=ref, copy=False)
 
 
 async def _tell(update: Update, context: IkaContext, text: str, *, alert: bool = True) -> None:
@@ -116,19 +117,25 @@ async def report(update: Update, context: IkaContext) -> int:
 
 async def _start_report(update: Update, context: IkaContext, ref: str, key: str) -> int:
     t, procedure = context.t, context.services.procedure
-    case = await _load(context, ref)
-    actor = actor_of(context)
-    if case is None or actor is None or key not in procedure.sop.keys:
+    if key not in procedure.sop.keys:
         await _tell(update, context, t.gettext("There is no case {ref}.").format(ref=ref))
         return ConversationHandler.END
     step = procedure.sop.get(key)
     one_tap = step.capture in (None, Capture.INPUTS, Capture.DECISION)
-    cannot = case.current_step != key or not may_act_on(actor, case, step.owner)
-    if one_tap or cannot:
-        # Done with this tap, or refused: either way the rules decide and say why, and no
-        # questions are asked of someone whose answers could not be recorded.
+    if one_tap:
+        # Done with this tap, in one transaction that loads, judges and saves the case.
         action: Action = SubmitMemo() if step.capture is Capture.DECISION else CompleteStep(key)
         await _finish(update, context, ref, key, action)
+        return ConversationHandler.END
+    case = await _load(context, ref)
+    actor = actor_of(context)
+    if case is None or actor is None:
+        await _tell(update, context, t.gettext("There is no case {ref}.").format(ref=ref))
+        return ConversationHandler.END
+    if case.current_step != key or not may_act_on(actor, case, step.owner):
+        # Refused: the rules decide and say why, and no questions are asked of someone
+        # whose answers could not be recorded.
+        await _finish(update, context, ref, key, CompleteStep(key))
         return ConversationHandler.END
     if step.capture is Capture.NEGOTIATION:
         scheduled = _scheduled_end(case, key)

@@ -8,14 +8,16 @@ its history and one event row per domain Event, in the caller's transaction.
 from __future__ import annotations
 
 import copy
+import copy as copy_module
 import dataclasses
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, and_, func, update
+from sqlalchemy import Boolean, Select, Text, and_, cast, func, literal, null, union_all, update
 from sqlalchemy import case as case_when
+from sqlalchemy import select as sa_select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import async_sessionmaker
@@ -126,16 +128,8 @@ async def _rows(session: AsyncSession, model: type[Row],
     return list((await session.exec(statement)).all())
 
 
-def _to_case(
-    row: CaseRow,
-    steps: Iterable[StepRecord],
-    inputs: Iterable[InputRequest],
-    approvals: Iterable[Approval],
-    copy_data: bool = True,
-) -> Case:
-    # JSON values are deep-copied for the rules, which must never mutate what the session
-    # tracks; a case only read and rendered shares them.
-    copied = copy.deepcopy if copy_data else _same
+def _to_case(row: CaseRow, steps: list[StepRun], inputs: list[InputAsk],
+             decisions: list[Decision]) -> Case:
     return Case(
         ref=row.ref,
         title=row.title,
@@ -149,23 +143,28 @@ def _to_case(
         current_step=row.current_step,
         phase=Phase(row.phase),
         round=row.round,
-        steps=[
-            StepRun(key=s.step, round=s.round, started_at=s.started_at, due_at=s.due_at,
-                    done_at=s.done_at, done_by=s.done_by, data=copied(s.data))
-            for s in steps
-        ],
-        inputs=[
-            InputAsk(code=i.code, round=i.round, asked_at=i.asked_at,
-                     received_at=i.received_at, received_by=i.received_by)
-            for i in inputs
-        ],
-        decisions=[
-            Decision(round=a.round, approved=a.approved, by=a.decided_by, at=a.decided_at,
-                     reason=a.reason)
-            for a in sorted(approvals, key=lambda a: a.round)
-        ],
+        steps=steps,
+        inputs=inputs,
+        decisions=sorted(decisions, key=lambda d: d.round),
         version=row.version,
     )
+
+
+def _run(s: StepRecord, copied: Callable[[dict[str, Any]], dict[str, Any]]) -> StepRun:
+    # JSON values are deep-copied for the rules, which must never mutate what the session
+    # tracks; a case only read and rendered shares them.
+    return StepRun(key=s.step, round=s.round, started_at=s.started_at, due_at=s.due_at,
+                   done_at=s.done_at, done_by=s.done_by, data=copied(s.data))
+
+
+def _ask(i: InputRequest) -> InputAsk:
+    return InputAsk(code=i.code, round=i.round, asked_at=i.asked_at,
+                    received_at=i.received_at, received_by=i.received_by)
+
+
+def _decision(a: Approval) -> Decision:
+    return Decision(round=a.round, approved=a.approved, by=a.decided_by, at=a.decided_at,
+                    reason=a.reason)
 
 
 def _same(value: dict[str, Any]) -> dict[str, Any]:
@@ -194,8 +193,11 @@ async def assemble(session: AsyncSession, rows: Sequence[CaseRow], *,
     approvals: dict[int, list[Approval]] = defaultdict(list)
     for approval in await _rows(session, Approval, ids):
         approvals[approval.case_id].append(approval)
+    copied = copy_module.deepcopy if copy else _same
     return [
-        _to_case(row, steps[row.id], inputs[row.id], approvals[row.id], copy)
+        _to_case(row, [_run(s, copied) for s in steps[row.id]],
+                 [_ask(i) for i in inputs[row.id]],
+                 [_decision(a) for a in approvals[row.id]])
         for row in rows
         if row.id is not None
     ]
@@ -211,12 +213,65 @@ async def _case_row(session: AsyncSession, ref: str, *, for_update: bool = False
     return (await session.exec(statement)).first()
 
 
-async def load_case(*, session: AsyncSession, ref: str, for_update: bool = False) -> Case | None:
-    """The case ``ref`` with its history, or None; ``for_update`` locks it until commit."""
-    row = await _case_row(session, ref, for_update=for_update)
-    if row is None:
+def _history() -> Any:
+    """Every step run, input asked and decision of every case, as one union of like rows."""
+    nothing = null()
+    runs: Any = sa_select(
+        literal("r").label("kind"), col(StepRecord.case_id).label("case_id"),
+        col(StepRecord.id).label("id"), col(StepRecord.step).label("key"),
+        col(StepRecord.round).label("round"), col(StepRecord.started_at).label("first"),
+        col(StepRecord.due_at).label("second"), col(StepRecord.done_at).label("third"),
+        col(StepRecord.done_by).label("by"), cast(nothing, Boolean).label("approved"),
+        cast(nothing, Text).label("reason"), col(StepRecord.data).label("data"))
+    asks = sa_select(
+        literal("i"), col(InputRequest.case_id), col(InputRequest.id), col(InputRequest.code),
+        col(InputRequest.round), col(InputRequest.asked_at), col(InputRequest.received_at),
+        nothing, col(InputRequest.received_by), nothing, nothing, nothing)
+    decided = sa_select(
+        literal("d"), col(Approval.case_id), col(Approval.id), nothing, col(Approval.round),
+        col(Approval.decided_at), nothing, nothing, col(Approval.decided_by),
+        col(Approval.approved), col(Approval.reason), nothing)
+    return union_all(runs, asks, decided).subquery("history")
+
+
+async def load_case(*, session: AsyncSession, ref: str, for_update: bool = False,
+                    copy: bool = True) -> Case | None:
+    """The case ``ref`` with its history, in one query, or None; ``for_update`` locks it
+    until commit. ``copy`` False shares the JSON values with the session: for reading only."""
+    if for_update:
+        # PostgreSQL: a second writer waits here and then reads the first one's result, in
+        # the next statement (a statement that waited on a lock still sees the rows it
+        # joined as they were when it began). SQLite ignores FOR UPDATE; its BEGIN IMMEDIATE
+        # already serialises writers.
+        locked = (select(col(CaseRow.id)).where(col(CaseRow.ref) == ref).with_for_update())
+        if (await session.exec(locked)).first() is None:
+            return None
+    history = _history()
+    statement = (
+        select(CaseRow, history)
+        .outerjoin(history, history.c.case_id == CaseRow.id)
+        .where(col(CaseRow.ref) == ref)
+        .order_by(history.c.kind, history.c.id)
+        .execution_options(populate_existing=True)
+    )
+    result: list[Any] = list((await session.exec(statement)).all())
+    if not result:
         return None
-    return (await assemble(session, [row]))[0]
+    copied = copy_module.deepcopy if copy else _same
+    runs, asks, decisions = [], [], []
+    for line in result:
+        kind = line.kind
+        if kind == "r":
+            runs.append(StepRun(key=line.key, round=line.round, started_at=line.first,
+                                due_at=line.second, done_at=line.third, done_by=line.by,
+                                data=copied(line.data)))
+        elif kind == "i":
+            asks.append(InputAsk(code=line.key, round=line.round, asked_at=line.first,
+                                 received_at=line.second, received_by=line.by))
+        elif kind == "d":
+            decisions.append(Decision(round=line.round, approved=line.approved, by=line.by,
+                                      at=line.first, reason=line.reason))
+    return _to_case(result[0][0], runs, asks, decisions)
 
 
 async def load_cases(*, session: AsyncSession, refs: Iterable[str]) -> dict[str, Case]:
