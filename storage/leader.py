@@ -40,7 +40,6 @@ _SERVER_KEEPALIVES = ("SET tcp_keepalives_idle = 10", "SET tcp_keepalives_interv
 def _psycopg() -> Any:
     """The PostgreSQL driver, imported only where PostgreSQL is used: not on SQLite."""
     import psycopg
-    import psycopg.conninfo
 
     return psycopg
 
@@ -99,10 +98,11 @@ def sole_instance(database_url: str | URL) -> Iterator[None]:
 
 def _conninfo(url: URL) -> str:
     """libpq's connection string for a SQLAlchemy URL, with keepalives unless it sets its own."""
-    conninfo = _psycopg().conninfo
-    given = conninfo.conninfo_to_dict(url.set(drivername="postgresql").render_as_string(
+    from psycopg.conninfo import conninfo_to_dict, make_conninfo  # PostgreSQL only
+
+    given = conninfo_to_dict(url.set(drivername="postgresql").render_as_string(
         hide_password=False))
-    return conninfo.make_conninfo("", **{**_CLIENT_KEEPALIVES, "application_name": APPLICATION_NAME,
+    return make_conninfo("", **{**_CLIENT_KEEPALIVES, "application_name": APPLICATION_NAME,
                                 **given})
 
 
