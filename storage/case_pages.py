@@ -1,9 +1,8 @@
 """Lists of cases read one page at a time: filtered, counted and ordered in SQL.
 
 A page is the list's order (overdue first, then by due moment, then as registered; closed
-cases the latest closed first) cut with
-LIMIT/OFFSET, its cases read with their history in four statements whatever the number of
-cases stored; the count comes from the cases table alone (``ix_cases_listing``).
+cases the latest closed first) cut with LIMIT/OFFSET and read with each case's current step in
+one statement; the count comes from the cases table alone (``ix_cases_listing``).
 """
 
 from __future__ import annotations
@@ -13,20 +12,22 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, time, tzinfo
 from typing import Any
 
-from sqlalchemy import ColumnElement, Text, and_, cast, false, func, or_
+from sqlalchemy import ColumnElement, Text, and_, cast, false, func, literal, or_, union_all
 from sqlalchemy import case as case_when
+from sqlalchemy import select as sa_select
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.domain.case import Case, CaseStatus, Phase
 from bot.domain.case_filter import CaseFilter, year_bounds
-from storage.cases import assemble
-from storage.models import CaseRow
+from storage.cases import assemble, case_with_run
+from storage.models import CaseRow, StepRecord
 
 
 @dataclass(frozen=True)
 class CasePage:
-    """One page of a list: how many cases match, how many of them are overdue, and the page."""
+    """One page of a list: how many cases match, how many of them are overdue, and the page
+    (each case with its current step only, unless read with its history)."""
 
     total: int
     overdue: int
@@ -52,8 +53,8 @@ def _overdue(now: datetime) -> ColumnElement[bool]:
 
 
 def _conditions(found: CaseFilter, now: datetime, tz: tzinfo) -> list[ColumnElement[bool]]:
-    where: list[ColumnElement[bool]] = [
-        col(CaseRow.status).in_(sorted(s.value for s in found.statuses))]
+    """What the filter asks of a case besides its status."""
+    where: list[ColumnElement[bool]] = []
     if found.division:
         where.append(col(CaseRow.lead_division) == found.division)
     if found.country:
@@ -92,29 +93,72 @@ def _acting(acting: Acting | None) -> list[ColumnElement[bool]]:
     return [or_(*allowed) if allowed else false()]
 
 
+def _parts(found: CaseFilter, now: datetime) -> list[tuple[int, ColumnElement[bool]]]:
+    """The list as ranges of ``ix_cases_listing``, each already in the list's order within:
+    (its place in the list, which cases it holds)."""
+    status, phase, due = col(CaseRow.status), col(CaseRow.phase), col(CaseRow.due_at)
+    is_open = status == CaseStatus.OPEN.value
+    parts: list[tuple[int, ColumnElement[bool]]] = []
+    if CaseStatus.OPEN in found.statuses:
+        work = and_(is_open, phase == Phase.WORK.value)
+        parts.append((0, _overdue(now)))
+        if not found.overdue:
+            parts.append((1, and_(work, due >= now)))
+            parts += [(1, and_(is_open, phase == other.value))
+                      for other in Phase if other is not Phase.WORK]
+            parts.append((2, and_(work, due.is_(None))))  # none, unless stored by other means
+    closed = sorted(s.value for s in found.statuses if s is not CaseStatus.OPEN)
+    if closed and not found.overdue:
+        parts.append((3, status.in_(closed)))
+    return parts
+
+
 async def read_page(*, session: AsyncSession, found: CaseFilter, now: datetime, tz: tzinfo,
-                    offset: int, limit: int, acting: Acting | None = None) -> CasePage:
+                    offset: int, limit: int, acting: Acting | None = None,
+                    history: bool = False) -> CasePage:
     """The cases ``found`` selects, counted, and the page from ``offset`` in the list's order.
 
-    An ``offset`` past the end gives the last page (a list that got shorter since it was shown).
+    Two statements: the count and the page. The page's cases carry only their current step's
+    run (what a list shows) unless ``history``, which reads the page's whole history in three
+    more. An ``offset`` past the end gives the last page (a list that got shorter since).
     """
     where = [*_conditions(found, now, tz), *_acting(acting)]
-    overdue = _overdue(now)
-    total, late = (await session.exec(
-        select(func.count(), func.coalesce(func.sum(case_when((overdue, 1), else_=0)), 0))
-        .select_from(CaseRow).where(*where))).one()
+    statuses = col(CaseRow.status).in_(sorted(s.value for s in found.statuses))
+    counted = select(func.count()).select_from(CaseRow).where(statuses, *where)
+    total, late = (await session.exec(select(
+        counted.scalar_subquery(),
+        counted.where(_overdue(now)).scalar_subquery()))).one()
     total, late = int(total), int(late)
-    if offset >= total > 0:
+    if not total:
+        return CasePage(0, 0, 0, [])
+    if offset >= total:
         offset = (total - 1) // limit * limit
+    # Each part is read in index order and cut at offset + limit, then the few rows kept are
+    # ordered: no sort of every matching case, however many there are.
+    closed_at = case_when((col(CaseRow.due_at).is_(None), col(CaseRow.updated_at)))
+    ranges = []
+    for place, which in _parts(found, now):
+        order = ((col(CaseRow.updated_at).desc(), col(CaseRow.id)) if place == 3
+                 else (col(CaseRow.due_at), col(CaseRow.id)))
+        part = (sa_select(literal(place).label("place"), col(CaseRow.id).label("id"))
+                .where(which, *where).order_by(*order).limit(offset + limit).subquery())
+        ranges.append(sa_select(part.c.place, part.c.id))
+    picked = union_all(*ranges).subquery("picked")
+    current = and_(col(StepRecord.case_id) == col(CaseRow.id),
+                   col(StepRecord.step) == col(CaseRow.current_step),
+                   col(StepRecord.round) == col(CaseRow.round))
     statement: Any = (
-        select(CaseRow).where(*where)
-        # Open cases overdue first, then by due moment; closed ones (no due moment) the
-        # latest closed first; then as registered.
-        .order_by(case_when((overdue, 0), else_=1), col(CaseRow.due_at).is_(None),
-                  col(CaseRow.due_at),
-                  case_when((col(CaseRow.due_at).is_(None), col(CaseRow.updated_at))).desc(),
-                  col(CaseRow.id))
+        select(CaseRow, StepRecord)
+        .join(picked, picked.c.id == CaseRow.id)
+        .outerjoin(StepRecord, current)
+        # Open cases overdue first, then by due moment; closed ones the latest closed first;
+        # then as registered.
+        .order_by(picked.c.place, col(CaseRow.due_at), closed_at.desc(), col(CaseRow.id))
         .offset(offset).limit(limit)
     )
-    rows = list((await session.exec(statement)).all()) if total else []
-    return CasePage(total, late, offset, await assemble(session, rows, copy=False))
+    rows = list((await session.exec(statement)).all())
+    if history:
+        cases = await assemble(session, [row for row, _ in rows], copy=False)
+    else:
+        cases = [case_with_run(row, run) for row, run in rows]
+    return CasePage(total, late, offset, cases)

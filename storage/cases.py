@@ -167,6 +167,12 @@ def _decision(a: Approval) -> Decision:
                     reason=a.reason)
 
 
+def case_with_run(row: CaseRow, run: StepRecord | None) -> Case:
+    """The case of ``row`` with only its current step's run, as a list shows it: not for the
+    rules, which need the whole history."""
+    return _to_case(row, [_run(run, _same)] if run is not None else [], [], [])
+
+
 def _same(value: dict[str, Any]) -> dict[str, Any]:
     return value
 
@@ -213,24 +219,29 @@ async def _case_row(session: AsyncSession, ref: str, *, for_update: bool = False
     return (await session.exec(statement)).first()
 
 
-def _history() -> Any:
-    """Every step run, input asked and decision of every case, as one union of like rows."""
+def _history(ref: str) -> Any:
+    """Every step run, input asked and decision of case ``ref``, as one union of like rows
+    (each part picks its rows by the case's id, on its own index)."""
     nothing = null()
+    case_id = sa_select(col(CaseRow.id)).where(col(CaseRow.ref) == ref).scalar_subquery()
     runs: Any = sa_select(
         literal("r").label("kind"), col(StepRecord.case_id).label("case_id"),
         col(StepRecord.id).label("id"), col(StepRecord.step).label("key"),
         col(StepRecord.round).label("round"), col(StepRecord.started_at).label("first"),
         col(StepRecord.due_at).label("second"), col(StepRecord.done_at).label("third"),
         col(StepRecord.done_by).label("by"), cast(nothing, Boolean).label("approved"),
-        cast(nothing, Text).label("reason"), col(StepRecord.data).label("data"))
+        cast(nothing, Text).label("reason"), col(StepRecord.data).label("data")
+    ).where(col(StepRecord.case_id) == case_id)
     asks = sa_select(
         literal("i"), col(InputRequest.case_id), col(InputRequest.id), col(InputRequest.code),
         col(InputRequest.round), col(InputRequest.asked_at), col(InputRequest.received_at),
-        nothing, col(InputRequest.received_by), nothing, nothing, nothing)
+        nothing, col(InputRequest.received_by), nothing, nothing, nothing
+    ).where(col(InputRequest.case_id) == case_id)
     decided = sa_select(
         literal("d"), col(Approval.case_id), col(Approval.id), nothing, col(Approval.round),
         col(Approval.decided_at), nothing, nothing, col(Approval.decided_by),
-        col(Approval.approved), col(Approval.reason), nothing)
+        col(Approval.approved), col(Approval.reason), nothing
+    ).where(col(Approval.case_id) == case_id)
     return union_all(runs, asks, decided).subquery("history")
 
 
@@ -246,7 +257,7 @@ async def load_case(*, session: AsyncSession, ref: str, for_update: bool = False
         locked = (select(col(CaseRow.id)).where(col(CaseRow.ref) == ref).with_for_update())
         if (await session.exec(locked)).first() is None:
             return None
-    history = _history()
+    history = _history(ref)
     statement = (
         select(CaseRow, history)
         .outerjoin(history, history.c.case_id == CaseRow.id)

@@ -30,10 +30,15 @@ def upgrade() -> None:
         batch.add_column(sa.Column("due_at", sa.DateTime(timezone=True), nullable=True))
     op.execute(BACKFILL)
     op.create_index("ix_cases_listing", "cases", ["status", "phase", "due_at", "id"])
+    op.create_index("ix_cases_division_listing", "cases",
+                    ["lead_division", "status", "phase", "due_at", "id"])
+    op.create_index("ix_cases_step_listing", "cases",
+                    ["current_step", "status", "phase", "due_at", "id"])
 
 
 def downgrade() -> None:
     """Drop the index and the column."""
-    op.drop_index("ix_cases_listing", table_name="cases")
+    for name in ("ix_cases_step_listing", "ix_cases_division_listing", "ix_cases_listing"):
+        op.drop_index(name, table_name="cases")
     with op.batch_alter_table("cases") as batch:
         batch.drop_column("due_at")
