@@ -10,12 +10,25 @@ from __future__ import annotations
 import copy
 import copy as copy_module
 import dataclasses
+import functools
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import Boolean, Select, Text, and_, cast, func, literal, null, union_all, update
+from sqlalchemy import (
+    Boolean,
+    Select,
+    Text,
+    and_,
+    bindparam,
+    cast,
+    func,
+    literal,
+    null,
+    union_all,
+    update,
+)
 from sqlalchemy import case as case_when
 from sqlalchemy import select as sa_select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -219,7 +232,20 @@ async def _case_row(session: AsyncSession, ref: str, *, for_update: bool = False
     return (await session.exec(statement)).first()
 
 
-def _history(ref: str) -> Any:
+@functools.cache
+def _case_with_history() -> Any:
+    """The statement that reads a case (``:ref``) and its history, built once."""
+    history = _history(bindparam("ref"))
+    return (
+        select(CaseRow, history)
+        .outerjoin(history, history.c.case_id == CaseRow.id)
+        .where(col(CaseRow.ref) == bindparam("ref"))
+        .order_by(history.c.kind, history.c.id)
+        .execution_options(populate_existing=True)
+    )
+
+
+def _history(ref: Any) -> Any:
     """Every step run, input asked and decision of case ``ref``, as one union of like rows
     (each part picks its rows by the case's id, on its own index)."""
     nothing = null()
@@ -257,15 +283,8 @@ async def load_case(*, session: AsyncSession, ref: str, for_update: bool = False
         locked = (select(col(CaseRow.id)).where(col(CaseRow.ref) == ref).with_for_update())
         if (await session.exec(locked)).first() is None:
             return None
-    history = _history(ref)
-    statement = (
-        select(CaseRow, history)
-        .outerjoin(history, history.c.case_id == CaseRow.id)
-        .where(col(CaseRow.ref) == ref)
-        .order_by(history.c.kind, history.c.id)
-        .execution_options(populate_existing=True)
-    )
-    result: list[Any] = list((await session.exec(statement)).all())
+    result: list[Any] = list((await session.exec(_case_with_history(),
+                                                 params={"ref": ref})).all())
     if not result:
         return None
     copied = copy_module.deepcopy if copy else _same

@@ -137,11 +137,13 @@ class CaseRow(SQLModel, table=True):
     __table_args__ = (
         # /status lists open cases; the weekly digest and the reminder sweep start there too.
         Index("ix_cases_status", "status"),
-        # A page of /status counts and orders by these alone (overdue first, then by due);
-        # a division's list (and its /done) and a step's list have their own.
-        Index("ix_cases_listing", "status", "phase", "due_at", "id"),
-        Index("ix_cases_division_listing", "lead_division", "status", "phase", "due_at", "id"),
-        Index("ix_cases_step_listing", "current_step", "status", "phase", "due_at", "id"),
+        # A page of /status is counted and ordered from these alone (overdue first, then by
+        # due), a division's list (and its /done) from the second; the step and the division
+        # ride along so that filtering on them needs no row.
+        Index("ix_cases_listing", "status", "phase", "due_at", "id", "current_step",
+              "lead_division"),
+        Index("ix_cases_division_listing", "lead_division", "status", "phase", "due_at", "id",
+              "current_step"),
     )
 
     id: int | None = Field(default=None, primary_key=True, sa_type=SerialKey)

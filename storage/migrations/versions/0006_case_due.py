@@ -29,16 +29,15 @@ def upgrade() -> None:
     with op.batch_alter_table("cases") as batch:
         batch.add_column(sa.Column("due_at", sa.DateTime(timezone=True), nullable=True))
     op.execute(BACKFILL)
-    op.create_index("ix_cases_listing", "cases", ["status", "phase", "due_at", "id"])
+    op.create_index("ix_cases_listing", "cases",
+                    ["status", "phase", "due_at", "id", "current_step", "lead_division"])
     op.create_index("ix_cases_division_listing", "cases",
-                    ["lead_division", "status", "phase", "due_at", "id"])
-    op.create_index("ix_cases_step_listing", "cases",
-                    ["current_step", "status", "phase", "due_at", "id"])
+                    ["lead_division", "status", "phase", "due_at", "id", "current_step"])
 
 
 def downgrade() -> None:
     """Drop the index and the column."""
-    for name in ("ix_cases_step_listing", "ix_cases_division_listing", "ix_cases_listing"):
+    for name in ("ix_cases_division_listing", "ix_cases_listing"):
         op.drop_index(name, table_name="cases")
     with op.batch_alter_table("cases") as batch:
         batch.drop_column("due_at")
