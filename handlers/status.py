@@ -276,14 +276,15 @@ def _nothing_found(found: CaseFilter, t: Translator, procedure: Procedure, org: 
     lines.append(t.gettext("To widen the search: {commands}").format(commands=", ".join(
         "/status " + esc(" ".join(w.words(numbers))) if not w.is_default else "/status"
         for w in wider)))
-    buttons = [[InlineKeyboardButton(
-        _clip(describe(w, t, procedure, org.divisions), 60) if not w.is_default
-        else t.gettext("All open cases"),
-        callback_data=encode(Page(_what(w, procedure), 0)))] for w in wider]
-    # describe() escapes for HTML; a button's text is plain
-    for row in buttons:
-        row[0] = InlineKeyboardButton(html.unescape(row[0].text),
-                                      callback_data=row[0].callback_data)
+
+    def label(wider: CaseFilter) -> str:
+        if wider.is_default:
+            return t.gettext("All open cases")
+        # describe() escapes for HTML; a button's text is plain
+        return _clip(html.unescape(describe(wider, t, procedure, org.divisions)), 60)
+
+    buttons = [[InlineKeyboardButton(label(w), callback_data=encode(Page(_what(w, procedure), 0)))]
+               for w in wider]
     return "\n".join(lines), InlineKeyboardMarkup(buttons)
 
 
@@ -547,8 +548,8 @@ async def turn_page(update: Update, context: IkaContext) -> None:
 def _acting(actor: Actor, procedure: Procedure) -> Acting:
     """Whose steps an actor may report done, as storage selects them (rules.may_act_on)."""
     keys = procedure.sop.keys
-    ab = [k for k in keys if procedure.sop.get(k).owner is Owner.AB]
-    lead = [k for k in keys if procedure.sop.get(k).owner is Owner.LEAD]
+    ab = tuple(k for k in keys if procedure.sop.get(k).owner is Owner.AB)
+    lead = tuple(k for k in keys if procedure.sop.get(k).owner is Owner.LEAD)
     if actor.role is Role.ADMIN:
         return Acting(all_steps=True)
     if actor.role is Role.AB:

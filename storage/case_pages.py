@@ -7,12 +7,23 @@ one statement; the count comes from the cases table alone (``ix_cases_listing``)
 
 from __future__ import annotations
 
-from collections.abc import Collection
+import functools
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, tzinfo
 from typing import Any
 
-from sqlalchemy import ColumnElement, Text, and_, cast, false, func, literal, or_, union_all
+from sqlalchemy import (
+    ColumnElement,
+    Text,
+    and_,
+    bindparam,
+    cast,
+    false,
+    func,
+    literal,
+    or_,
+    union_all,
+)
 from sqlalchemy import case as case_when
 from sqlalchemy import select as sa_select
 from sqlmodel import col, select
@@ -40,19 +51,19 @@ class Acting:
     """Whose open steps /done lists: every step (admins), AB's steps, or a lead division's."""
 
     all_steps: bool = False
-    ab_steps: Collection[str] = ()  # step keys AB owns, when the reader is AB
-    lead_steps: Collection[str] = ()  # step keys the lead division owns
+    ab_steps: tuple[str, ...] = ()  # step keys AB owns, when the reader is AB
+    lead_steps: tuple[str, ...] = ()  # step keys the lead division owns
     division: str | None = None  # the reader's division, for the lead's steps
 
 
-def _overdue(now: datetime) -> ColumnElement[bool]:
+def _overdue(now: Any) -> ColumnElement[bool]:
     """The current step's work is past its due moment (the rules' is_overdue, in SQL)."""
     return and_(col(CaseRow.status) == CaseStatus.OPEN.value,
                 col(CaseRow.phase) == Phase.WORK.value,
                 col(CaseRow.due_at) < now)
 
 
-def _conditions(found: CaseFilter, now: datetime, tz: tzinfo) -> list[ColumnElement[bool]]:
+def _conditions(found: CaseFilter, now: Any, tz: tzinfo) -> list[ColumnElement[bool]]:
     """What the filter asks of a case besides its status."""
     where: list[ColumnElement[bool]] = []
     if found.division:
@@ -93,7 +104,7 @@ def _acting(acting: Acting | None) -> list[ColumnElement[bool]]:
     return [or_(*allowed) if allowed else false()]
 
 
-def _parts(found: CaseFilter, now: datetime) -> list[tuple[int, ColumnElement[bool]]]:
+def _parts(found: CaseFilter, now: Any) -> list[tuple[int, ColumnElement[bool]]]:
     """The list as ranges of ``ix_cases_listing``, each already in the list's order within:
     (its place in the list, which cases it holds)."""
     status, phase, due = col(CaseRow.status), col(CaseRow.phase), col(CaseRow.due_at)
@@ -113,6 +124,41 @@ def _parts(found: CaseFilter, now: datetime) -> list[tuple[int, ColumnElement[bo
     return parts
 
 
+@functools.lru_cache(maxsize=512)
+def _statements(found: CaseFilter, acting: Acting | None, tz: tzinfo) -> tuple[Any, Any]:
+    """The count and the page for a filter, built once: the moment and the page are bound."""
+    now: Any = bindparam("now")
+    where = [*_conditions(found, now, tz), *_acting(acting)]
+    statuses = col(CaseRow.status).in_(sorted(s.value for s in found.statuses))
+    counted = select(func.count()).select_from(CaseRow).where(statuses, *where)
+    counting = select(counted.scalar_subquery(),
+                      counted.where(_overdue(now)).scalar_subquery())
+    # Each part is read in index order and cut at offset + limit, then the few rows kept are
+    # ordered: no sort of every matching case, however many there are.
+    closed_at = case_when((col(CaseRow.due_at).is_(None), col(CaseRow.updated_at)))
+    ranges = []
+    for place, which in _parts(found, now):
+        order = ((col(CaseRow.updated_at).desc(), col(CaseRow.id)) if place == 3
+                 else (col(CaseRow.due_at), col(CaseRow.id)))
+        part = (sa_select(literal(place).label("place"), col(CaseRow.id).label("id"))
+                .where(which, *where).order_by(*order).limit(bindparam("upto")).subquery())
+        ranges.append(sa_select(part.c.place, part.c.id))
+    picked = union_all(*ranges).subquery("picked")
+    current = and_(col(StepRecord.case_id) == col(CaseRow.id),
+                   col(StepRecord.step) == col(CaseRow.current_step),
+                   col(StepRecord.round) == col(CaseRow.round))
+    paging = (
+        select(CaseRow, StepRecord)
+        .join(picked, picked.c.id == CaseRow.id)
+        .outerjoin(StepRecord, current)
+        # Open cases overdue first, then by due moment; closed ones the latest closed first;
+        # then as registered.
+        .order_by(picked.c.place, col(CaseRow.due_at), closed_at.desc(), col(CaseRow.id))
+        .offset(bindparam("offset")).limit(bindparam("limit"))
+    )
+    return counting, paging
+
+
 async def read_page(*, session: AsyncSession, found: CaseFilter, now: datetime, tz: tzinfo,
                     offset: int, limit: int, acting: Acting | None = None,
                     history: bool = False) -> CasePage:
@@ -122,41 +168,16 @@ async def read_page(*, session: AsyncSession, found: CaseFilter, now: datetime, 
     run (what a list shows) unless ``history``, which reads the page's whole history in three
     more. An ``offset`` past the end gives the last page (a list that got shorter since).
     """
-    where = [*_conditions(found, now, tz), *_acting(acting)]
-    statuses = col(CaseRow.status).in_(sorted(s.value for s in found.statuses))
-    counted = select(func.count()).select_from(CaseRow).where(statuses, *where)
-    total, late = (await session.exec(select(
-        counted.scalar_subquery(),
-        counted.where(_overdue(now)).scalar_subquery()))).one()
+    counting, paging = _statements(found, acting, tz)
+    total, late = (await session.exec(counting, params={"now": now})).one()
     total, late = int(total), int(late)
     if not total:
         return CasePage(0, 0, 0, [])
     if offset >= total:
         offset = (total - 1) // limit * limit
-    # Each part is read in index order and cut at offset + limit, then the few rows kept are
-    # ordered: no sort of every matching case, however many there are.
-    closed_at = case_when((col(CaseRow.due_at).is_(None), col(CaseRow.updated_at)))
-    ranges = []
-    for place, which in _parts(found, now):
-        order = ((col(CaseRow.updated_at).desc(), col(CaseRow.id)) if place == 3
-                 else (col(CaseRow.due_at), col(CaseRow.id)))
-        part = (sa_select(literal(place).label("place"), col(CaseRow.id).label("id"))
-                .where(which, *where).order_by(*order).limit(offset + limit).subquery())
-        ranges.append(sa_select(part.c.place, part.c.id))
-    picked = union_all(*ranges).subquery("picked")
-    current = and_(col(StepRecord.case_id) == col(CaseRow.id),
-                   col(StepRecord.step) == col(CaseRow.current_step),
-                   col(StepRecord.round) == col(CaseRow.round))
-    statement: Any = (
-        select(CaseRow, StepRecord)
-        .join(picked, picked.c.id == CaseRow.id)
-        .outerjoin(StepRecord, current)
-        # Open cases overdue first, then by due moment; closed ones the latest closed first;
-        # then as registered.
-        .order_by(picked.c.place, col(CaseRow.due_at), closed_at.desc(), col(CaseRow.id))
-        .offset(offset).limit(limit)
-    )
-    rows = list((await session.exec(statement)).all())
+    statement: Any = paging
+    rows = list((await session.exec(statement, params={
+        "now": now, "offset": offset, "limit": limit, "upto": offset + limit})).all())
     if history:
         cases = await assemble(session, [row for row, _ in rows], copy=False)
     else:
