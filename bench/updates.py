@@ -72,6 +72,7 @@ async def serve_fake() -> None:
             await reader.readline()  # "go": the bot polls
             seconds = await _drive(world, job["kinds"], job["updates"], job["seed"])
             print(json.dumps({"seconds": seconds}), flush=True)
+            await reader.readline()  # "done": the bot has stopped polling
 
 
 async def _drive(world: Any, kinds: Sequence[str], updates: int, seed: int) -> float:
@@ -124,6 +125,10 @@ class Fake:
         """Go: the seconds the fake took to see the run's updates handled."""
         self._say("go")
         return float((await asyncio.to_thread(self._hear))["seconds"])
+
+    def done(self) -> None:
+        """The bot has stopped: the fake may go."""
+        self._say("done")
 
     def close(self) -> None:
         """Stop the fake."""
@@ -237,6 +242,7 @@ async def measure(url: str, updates: int, pairs: int) -> dict[str, dict[str, lis
                         seconds, cpu = await bare_bot(base_url, fake.run)
                     else:
                         seconds, cpu = await ikabot(url, base_url, fake.run)
+                    fake.done()
                     if pair:
                         got[who].append(count / seconds)
                         got["cpu" if who == "ikabot" else "bare_cpu"] += cpu[1:-1]
