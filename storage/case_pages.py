@@ -121,7 +121,7 @@ def _parts(found: CaseFilter, now: Any) -> list[tuple[int, ColumnElement[bool]]]
     closed = sorted(s.value for s in found.statuses if s is not CaseStatus.OPEN)
     if closed and not found.overdue:
         parts.append((3, status.in_(closed)))
-    return parts
+    return parts or [(0, false())]  # closed and overdue: nothing is both
 
 
 @functools.lru_cache(maxsize=512)

@@ -71,6 +71,7 @@ async def test_the_lists_order_and_each_filter(sessions: async_sessionmaker[Asyn
     assert (await page(sessions, CaseFilter(
         year=2025, statuses=frozenset({CaseStatus.COMPLETED}))))[0] == 0
     assert (await page(sessions, CaseFilter(year=2026)))[0] == 4  # received in 2026
+    assert await page(sessions, CaseFilter(statuses=CLOSED, overdue=True)) == (0, 0, [])
     mine = Acting(lead_steps=("collect_input", "minit_cerai"), division="BKKA")
     assert (await page(sessions, acting=mine))[2] == [deciding, soon]
     assert (await page(sessions, acting=Acting(ab_steps=("receive",))))[2] == [later]
