@@ -53,7 +53,6 @@ from handlers.acting import actor_of, perform
 from handlers.cards import esc, input_state, step_card
 from handlers.status import done_answer
 from storage.cases import add_document, load_case
-from storage.org import list_divisions
 
 ASK_DATE, ASK_REFERENCE, ASK_START, ASK_END, ASK_VENUE, ASK_DOCUMENT, ASK_ATTACHMENT = range(7)
 _REPORT = "report"  # user_data key: {"ref", "step", and what was typed so far}
@@ -427,8 +426,7 @@ async def toggle_input(update: Update, context: IkaContext) -> None:
         return
     await query.answer()
     if result.case.current_step == context.services.procedure.sop.step_for(Capture.INPUTS).key:
-        async with context.services.sessions() as session:
-            divisions = {d.code: d for d in await list_divisions(session=session)}
+        divisions = (await context.services.org.get()).divisions  # in memory: no query
         text, markup = step_card(result.case, context.t, context.services.procedure,
                                  context.services.now(), divisions)
         await query.edit_message_text(text, reply_markup=markup)
