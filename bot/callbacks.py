@@ -51,7 +51,8 @@ class AfterRefusal:
 
 @dataclass(frozen=True)
 class Page:
-    """Page ``page`` of a paged listing (``what``: ``open`` or a case reference)."""
+    """Page ``page`` of a paged listing (``what``: ``open``, ``done``, a filter's token
+    (bot.domain.case_filter) or a case reference)."""
 
     what: str
     page: int
@@ -98,7 +99,8 @@ _PATTERNS: list[tuple[re.Pattern[str], type]] = [
     (re.compile(rf"st:{VERSION}:({_REF}):({_KEY})"), Report),
     (re.compile(rf"in:{VERSION}:({_REF}):([A-Z][A-Z0-9_]{{0,15}})"), ToggleInput),
     (re.compile(rf"rv:{VERSION}:({_REF}):({_KEY}|close)"), AfterRefusal),
-    (re.compile(rf"pg:{VERSION}:(open|{_REF}):(\d{{1,4}})"), Page),
+    (re.compile(rf"pg:{VERSION}:(open|done|f(?:-[A-Za-z][A-Za-z0-9_]*)*|{_REF}):(\d{{1,4}})"),
+     Page),
     (re.compile(rf"ch:{VERSION}:([a-z_]{{1,16}}):([A-Za-z0-9_.-]{{1,40}})"), Choice),
     (re.compile(rf"tl:{VERSION}:({_REF})"), Timeline),
     (re.compile(rf"xr:{VERSION}:({_REF}):({_KEY})"), AskMoreTime),

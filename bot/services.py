@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -13,7 +13,9 @@ from bot.domain.deadlines import Procedure
 from bot.i18n import Translator, Translators
 from bot.settings import Settings
 from storage.cases import Sessions
+from storage.db import read_session_factory
 from storage.leader import Leadership
+from storage.org_cache import OrgCache
 
 Clock = Callable[[], datetime]
 
@@ -36,6 +38,13 @@ class Services:
     clock: Clock = utc_now
     # Wakes the outbox's sweep after a change wrote messages; the sweep sets it once running.
     wake_outbox: Callable[[], None] = lambda: None
+    # Sessions that only read (no write lock on SQLite), and the org kept in memory.
+    readers: Sessions = field(init=False)
+    org: OrgCache = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.readers = read_session_factory(self.engine)
+        self.org = OrgCache(self.readers)
 
     def now(self) -> datetime:
         """The current moment, from the injected clock."""

@@ -48,7 +48,6 @@ from handlers.cards import division_name, due_line, esc
 from handlers.gate import guess_language
 from handlers.replies import answer_query
 from storage.models import Division, DivisionKind
-from storage.org import get_division, list_divisions
 
 DRAFT = "new_case"  # the key of the answers so far in user_data
 CONVERSATION = "new_case"
@@ -174,8 +173,8 @@ async def _ask_source(message: Message, t: Translator) -> State:
 
 async def _ask_lead(message: Message, context: IkaContext) -> State:
     t = context.t
-    async with context.services.sessions() as session:
-        divisions = await list_divisions(session=session, kind=DivisionKind.DIVISION)
+    org = await context.services.org.get()  # in memory: no query
+    divisions = [d for d in org.divisions.values() if d.kind == DivisionKind.DIVISION.value]
     markup = _rows([_button(_division_label(d, d.code, t), "lead", d.code) for d in divisions],
                    1)
     await message.reply_text(t.gettext("Which division will lead this case?"),
@@ -203,8 +202,7 @@ async def _ask_received(message: Message, context: IkaContext) -> State:
 
 async def _ask_confirm(message: Message, context: IkaContext) -> State:
     t, draft = context.t, _draft(context)
-    async with context.services.sessions() as session:
-        lead = await get_division(session=session, code=draft["lead"])
+    lead = (await context.services.org.get()).divisions.get(draft["lead"])
     text = "\n".join([
         "<b>" + t.gettext("Please check the new case:") + "</b>",
         *summary_lines(draft, t, lead),
@@ -428,8 +426,7 @@ async def choose_source(update: Update, context: IkaContext) -> State:
 async def choose_lead(update: Update, context: IkaContext) -> State:
     """The lead division, checked to be a division that may lead cases."""
     query, code = _tapped(update, "lead")
-    async with context.services.sessions() as session:
-        division = await get_division(session=session, code=code) if code else None
+    division = (await context.services.org.get()).divisions.get(code) if code else None
     if division is None or division.kind != DivisionKind.DIVISION.value:
         return await _stale(query, context)
     _draft(context)["lead"] = division.code
@@ -491,8 +488,7 @@ async def confirm(update: Update, context: IkaContext) -> State:
         await message.reply_text(t.gettext("The registration is cancelled; nothing was saved."))
         return END
     message = await _settle(query, t.gettext("Confirmed"))
-    async with context.services.sessions() as session:
-        lead = await get_division(session=session, code=draft["lead"])
+    lead = (await context.services.org.get()).divisions.get(draft["lead"])
     inform_lead = lead is not None and lead.chat_id is not None
     marked = Classification(value) if value not in ("yes", "no") else Classification.OPEN
     outcome = await acting.register(

@@ -7,7 +7,6 @@ from telegram.ext import ApplicationHandlerStop
 
 from bot.context import IkaContext
 from handlers.replies import answer_tap
-from storage.org import division_by_chat, get_user
 
 # Telegram's stand-in sender for a group admin who posts as the group.
 ANONYMOUS_ADMIN_ID = 1087968824
@@ -55,10 +54,10 @@ async def identify(update: Update, context: IkaContext) -> None:
         raise ApplicationHandlerStop  # silently
     services = context.services
     tg_user, chat = update.effective_user, update.effective_chat
-    async with services.sessions() as session:
-        user = await get_user(session=session, telegram_id=tg_user.id) if tg_user else None
-        division = (await division_by_chat(session=session, chat_id=chat.id)
-                    if chat is not None and chat.type != Chat.PRIVATE else None)
+    org = await services.org.get()  # in memory until the org changes: no query per update
+    user = org.user(tg_user.id) if tg_user else None
+    division = (org.division_by_chat(chat.id)
+                if chat is not None and chat.type != Chat.PRIVATE else None)
     context.user = user if user is not None and user.active else None
     context.chat_division = division
     if chat is not None and chat.type != Chat.PRIVATE:

@@ -101,7 +101,7 @@ async def read_history(sessions: Sessions, procedure: Procedure, *,
     kept = _histories.get(sessions) if now is not None else None
     if kept is not None and now is not None and timedelta(0) <= now - kept[0] < HISTORY_TTL:
         return kept[1]
-    async with sessions() as session:
+    async with sessions() as session:  # a plain read: the first statement begins it
         history = await recent_step_times(session=session, keys=procedure.sop.keys,
                                           calendar=procedure.calendar)
     if now is not None:

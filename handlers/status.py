@@ -1,30 +1,48 @@
-"""Where the cases stand: /status (every open case, overdue first) and /status REF (one case).
+"""Where the cases stand: /status (open cases, overdue first), /status WORDS (the cases a
+filter keeps), /status REF (one case), and the open steps /done offers.
 
-Anything longer than one Telegram message is split into pages at case or step boundaries, with
-◀ ▶ buttons; a page tap renders the page afresh from the database.
+A list reads one page of cases from the database (storage.case_pages); a case's history longer
+than one Telegram message is split into pages at step boundaries. ◀ ▶ buttons render the page
+afresh from the database.
 """
 
 from __future__ import annotations
 
 import html
 import re
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
-from bot.callbacks import Page, decode, encode, pattern
+from bot.callbacks import Page, Report, decode, encode, pattern
 from bot.context import IkaContext
-from bot.domain.case import Case, Phase, StepRun
+from bot.domain.case import Actor, Case, Phase, Role, StepRun
+from bot.domain.case_filter import (
+    CLOSED,
+    TOKEN_PREFIX,
+    CaseFilter,
+    Parsed,
+    from_token,
+    parse_filter,
+)
 from bot.domain.clock import waiting
 from bot.domain.deadlines import Procedure
-from bot.domain.sop import Capture
+from bot.domain.forecast import forecast
+from bot.domain.sop import Capture, Owner
 from bot.i18n import Translator
-from bot.messages import phase_label, source_label, status_label, step_heading
+from bot.messages import (
+    instrument_label,
+    level_label,
+    phase_label,
+    source_label,
+    status_label,
+    step_heading,
+)
 from handlers import reports
 from handlers.cards import (
     decision_line,
@@ -38,14 +56,21 @@ from handlers.cards import (
 )
 from handlers.clock_cards import clock_lines, shown_title, signing_lines
 from handlers.replies import answer_tap
-from storage.cases import list_open_cases, load_case
+from storage.case_pages import Acting, CasePage, read_page
+from storage.cases import load_case
 from storage.models import Division, DivisionKind
-from storage.org import list_divisions, list_users
+from storage.org_cache import Org
+from storage.reports import targets
 
 # Telegram refuses a message of more than 4096 characters (UTF-16 units, after the HTML is
 # parsed); a little room is kept for anything a client might count differently.
 PAGE_LIMIT = 4000
 OPEN = "open"  # Page.what for the list of open cases
+DONE = "done"  # Page.what for the open steps /done offers
+LIST_PAGE = 12  # cases on a page of a list: with titles cut to TITLE_CHARS, always fits
+DONE_PAGE = 20  # buttons on a page of /done
+TITLE_CHARS = (100, 60, 30)  # how much of a title a list shows, shorter if a page is too long
+_REF = re.compile(r"IKA-\d{4}-\d{1,6}")
 
 _TAG = re.compile(r"<[^>]*>")
 
@@ -134,36 +159,6 @@ def page_markup(what: str, page: int, pages: int) -> InlineKeyboardMarkup | None
 # --- what the pages say ----------------------------------------------------------------------
 
 
-@dataclass
-class _Org:
-    """Divisions by code and people's names by Telegram id, read once per answer."""
-
-    divisions: dict[str, Division]
-    names: dict[int, str]
-    chat: str | None = None  # the group chat's division asking, None in private
-
-    def name(self, telegram_id: int | None) -> str:
-        if telegram_id is None:
-            return "-"
-        return self.names.get(telegram_id, str(telegram_id))
-
-    def title(self, case: Case, t: Translator) -> str:
-        """A Sulit case's title only in AB's chat, its lead division's, or in private."""
-        trusted = self.chat is None or self.chat == case.lead_division or (
-            self.chat in self.divisions
-            and self.divisions[self.chat].kind == DivisionKind.AB.value)
-        return shown_title(case, t, trusted=trusted)
-
-
-async def _org(context: IkaContext) -> _Org:
-    async with context.services.sessions() as session:
-        divisions = {d.code: d for d in await list_divisions(session=session)}
-        # people who have since left still have their names on what they did
-        users = await list_users(session=session, active=None)
-    chat = context.chat_division.code if context.chat_division is not None else None
-    return _Org(divisions, {u.telegram_id: u.name for u in users}, chat)
-
-
 def is_overdue(case: Case, now: datetime) -> bool:
     """True when the current step's work is past its due time."""
     run = case.current_run
@@ -171,40 +166,171 @@ def is_overdue(case: Case, now: datetime) -> bool:
             and waiting(run) is None)  # a stopped clock is not late
 
 
+def _title(case: Case, t: Translator, org: Org, chat: str | None) -> str:
+    """A Sulit case's title only in AB's chat, its lead division's, or in private."""
+    division = org.divisions.get(chat) if chat is not None else None
+    trusted = chat is None or chat == case.lead_division or (
+        division is not None and division.kind == DivisionKind.AB.value)
+    return shown_title(case, t, trusted=trusted)
+
+
+def _chat(context: IkaContext) -> str | None:
+    """The division whose group chat asks (None in private)."""
+    return context.chat_division.code if context.chat_division is not None else None
+
+
+def _clip(text: str, chars: int) -> str:
+    return text if len(text) <= chars else text[:chars - 1].rstrip() + "…"
+
+
 def _case_block(case: Case, t: Translator, procedure: Procedure, now: datetime,
-                org: _Org) -> str:
+                org: Org, chars: int = 1000, chat: str | None = None) -> str:
+    """One case in a list; titles and names longer than ``chars`` are cut short."""
     run = case.current_run
     icon = ICON_LATE if is_overdue(case, now) else (
         ICON_WAITING if case.phase is not Phase.WORK else ICON_CURRENT)
-    lines = [f"{icon} <b>{esc(case.ref)}</b> · {org.title(case, t)}"]
-    if run is not None:
+    title = (esc(_clip(case.title, chars)) if not case.is_sulit
+             else _title(case, t, org, chat))
+    lines = [f"{icon} <b>{esc(case.ref)}</b> · {title}"]
+    if not case.is_open:
+        lines.append(status_label(case.status, t))
+    elif run is not None:
         step = procedure.sop.get(run.key)
         owner = division_name(owner_division(case, step, org.divisions), t)
         lines += [esc(step_heading(procedure.sop, run.key, t)),
-                  t.gettext("Owner: {owner}").format(owner=esc(owner))]
+                  t.gettext("Owner: {owner}").format(owner=esc(_clip(owner, chars)))]
         lines.append(due_line(run, t, procedure, now, case) if case.phase is Phase.WORK
                      else phase_label(case.phase, t))
     return "\n".join(lines)
 
 
-def open_cases_listing(cases: Sequence[Case], t: Translator, procedure: Procedure,
-                       now: datetime, org: _Org) -> Listing:
-    """Every open case, the overdue first, then by due date."""
-    far = datetime.max.replace(tzinfo=now.tzinfo)
+def _header(page: CasePage, found: CaseFilter, t: Translator) -> str:
+    n = page.total
+    counted = (t.ngettext("{n} open case", "{n} open cases", n) if found.is_open_only
+               else t.ngettext("{n} case", "{n} cases", n)).format(n=n)
+    header = f"<b>{counted}</b>"
+    if page.overdue:
+        header += " · " + t.ngettext("{n} overdue", "{n} overdue", page.overdue).format(
+            n=page.overdue)
+    return header
 
-    def order(case: Case) -> tuple[bool, datetime, str]:
-        run = case.current_run
-        return (not is_overdue(case, now), run.due_at if run else far, case.ref)
 
-    ordered = sorted(cases, key=order)
-    if not ordered:
-        return Listing(t.gettext("There are no open cases."), [])
-    overdue = sum(is_overdue(c, now) for c in ordered)
-    header = "<b>" + t.ngettext("{n} open case", "{n} open cases", len(ordered)).format(
-        n=len(ordered)) + "</b>"
-    if overdue:
-        header += " · " + t.ngettext("{n} overdue", "{n} overdue", overdue).format(n=overdue)
-    return Listing(header, [_case_block(c, t, procedure, now, org) for c in ordered])
+def describe(found: CaseFilter, t: Translator, procedure: Procedure,
+             divisions: Mapping[str, Division]) -> str:
+    """What a filter keeps, in words: "Bahagian X (BX) · Japan · overdue only"."""
+    parts: list[str] = []
+    if found.division:
+        parts.append(division_label(divisions.get(found.division), t)
+                     if found.division in divisions else esc(found.division))
+    if found.country:
+        parts.append(esc(t.country_name(found.country)))
+    if found.instrument:
+        parts.append(instrument_label(found.instrument, t))
+    if found.level:
+        parts.append(level_label(found.level, t))
+    if found.step:
+        parts.append(esc(step_heading(procedure.sop, found.step, t)))
+    if not found.is_open_only:
+        parts.append(t.gettext("closed") if found.statuses == CLOSED
+                     else status_label(next(iter(found.statuses)), t))
+    if found.year:
+        parts.append((t.gettext("received in {year}") if found.is_open_only
+                      else t.gettext("closed in {year}")).format(year=found.year))
+    if found.overdue:
+        parts.append(t.gettext("overdue only"))
+    return " · ".join(parts)
+
+
+def list_page_text(header: str, blocks: Callable[[int], list[str]], page: int, pages: int,
+                   t: Translator) -> str:
+    """A page of a list within Telegram's limit: long titles are cut shorter until it fits."""
+    footer = ("\n\n<i>" + t.gettext("Page {page} of {pages}").format(page=page + 1, pages=pages)
+              + "</i>") if pages > 1 else ""
+    text = ""
+    for chars in TITLE_CHARS:
+        body = "\n\n".join(blocks(chars))
+        text = f"{header}\n\n{body}".rstrip() + footer
+        if shown_length(text) <= PAGE_LIMIT:
+            return text
+    return paginate([text], PAGE_LIMIT)[0]  # never with the shortest titles; kept for safety
+
+
+def _pages_of(total: int, size: int) -> int:
+    return max(1, -(-total // size))
+
+
+def _what(found: CaseFilter, procedure: Procedure) -> str:
+    return OPEN if found.is_default else found.token(_step_numbers(procedure))
+
+
+def _step_numbers(procedure: Procedure) -> dict[str, int]:
+    return {key: n for n, key in enumerate(procedure.sop.keys, start=1)}
+
+
+def _list_markup(found: CaseFilter, page: int, pages: int, overdue: int, t: Translator,
+                 procedure: Procedure) -> InlineKeyboardMarkup | None:
+    """◀ ▶, and on a long list a tap to keep only the overdue ones (or to show all again)."""
+    what = _what(found, procedure)
+    arrows = page_markup(what, page, pages)
+    rows = list(arrows.inline_keyboard) if arrows is not None else []
+    taps = []
+    if pages > 1 and overdue and not found.overdue:
+        taps.append(InlineKeyboardButton(
+            "🔴 " + t.gettext("Overdue only"),
+            callback_data=encode(Page(_what(replace(found, overdue=True), procedure), 0))))
+    if not found.is_default:
+        taps.append(InlineKeyboardButton(t.gettext("All open cases"),
+                                         callback_data=encode(Page(OPEN, 0))))
+    if taps:
+        rows.append(tuple(taps))
+    return InlineKeyboardMarkup(rows) if rows else None
+
+
+def _nothing_found(found: CaseFilter, t: Translator, procedure: Procedure, org: Org
+                   ) -> tuple[str, InlineKeyboardMarkup | None]:
+    """No case matches: say which filter, and offer the filters with one condition less."""
+    if found.is_default:
+        return t.gettext("There are no open cases."), None
+    numbers = _step_numbers(procedure)
+    lines = [t.gettext("No case matches: {filter}.").format(
+        filter=describe(found, t, procedure, org.divisions))]
+    wider = found.parts()
+    lines.append(t.gettext("To widen the search: {commands}").format(commands=", ".join(
+        "/status " + esc(" ".join(w.words(numbers))) if not w.is_default else "/status"
+        for w in wider)))
+
+    def label(wider: CaseFilter) -> str:
+        if wider.is_default:
+            return t.gettext("All open cases")
+        # describe() escapes for HTML; a button's text is plain
+        return _clip(html.unescape(describe(wider, t, procedure, org.divisions)), 60)
+
+    buttons = [[InlineKeyboardButton(label(w), callback_data=encode(Page(_what(w, procedure), 0)))]
+               for w in wider]
+    return "\n".join(lines), InlineKeyboardMarkup(buttons)
+
+
+async def list_answer(context: IkaContext, found: CaseFilter, page: int
+                      ) -> tuple[str, InlineKeyboardMarkup | None]:
+    """Page ``page`` of the cases ``found`` keeps, read from the database as they are now."""
+    services, t = context.services, context.t
+    procedure, now = services.procedure, services.now()
+    org = await services.org.get()
+    async with services.readers() as session, session.begin():
+        shown = await read_page(session=session, found=found, now=now,
+                                tz=procedure.calendar.tz, offset=page * LIST_PAGE,
+                                limit=LIST_PAGE)
+    if not shown.total:
+        return _nothing_found(found, t, procedure, org)
+    pages, page = _pages_of(shown.total, LIST_PAGE), shown.offset // LIST_PAGE
+    header = _header(shown, found, t)
+    if not found.is_default:
+        header += "\n" + t.gettext("Showing: {filter}").format(
+            filter=describe(found, t, procedure, org.divisions))
+    text = list_page_text(
+        header, lambda chars: [_case_block(c, t, procedure, now, org, chars, _chat(context))
+                               for c in shown.cases], page, pages, t)
+    return text, _list_markup(found, page, pages, shown.overdue, t, procedure)
 
 
 def _when(moment: datetime, t: Translator, procedure: Procedure) -> str:
@@ -220,7 +346,7 @@ def _late(n: int, t: Translator) -> str:
 
 
 def _inputs(case: Case, run: StepRun, t: Translator, procedure: Procedure,
-            org: _Org) -> list[str]:
+            org: Org) -> list[str]:
     asked = [i for i in case.inputs if i.round == run.round]
     if not asked:
         return [] if run.done else [t.gettext("No BJA has been asked for input yet.")]
@@ -238,7 +364,7 @@ def _inputs(case: Case, run: StepRun, t: Translator, procedure: Procedure,
     return lines
 
 
-def _details(run: StepRun, t: Translator, procedure: Procedure, org: _Org) -> list[str]:
+def _details(run: StepRun, t: Translator, procedure: Procedure, org: Org) -> list[str]:
     """What was recorded when the step was done: dates, references, the document, a note."""
     data: Mapping[str, Any] = run.data
     lines = []
@@ -264,7 +390,7 @@ def _details(run: StepRun, t: Translator, procedure: Procedure, org: _Org) -> li
 
 
 def _run_block(case: Case, run: StepRun, t: Translator, procedure: Procedure, now: datetime,
-               org: _Org) -> str:
+               org: Org) -> str:
     sop = procedure.sop
     step = sop.get(run.key)
     current = case.is_open and run is case.current_run
@@ -314,7 +440,7 @@ def _run_block(case: Case, run: StepRun, t: Translator, procedure: Procedure, no
 
 
 def case_listing(case: Case, t: Translator, procedure: Procedure, now: datetime,
-                 org: _Org, more: Sequence[str] = ()) -> Listing:
+                 org: Org, more: Sequence[str] = (), chat: str | None = None) -> Listing:
     """One case, step by step: due, done when and by whom, lateness, inputs and decisions."""
     status = status_label(case.status, t)
     if case.is_open and case.phase is not Phase.WORK:
@@ -339,68 +465,163 @@ def case_listing(case: Case, t: Translator, procedure: Procedure, now: datetime,
         started = {run.key for run in case.steps}
         blocks += [f"{ICON_AHEAD} " + esc(step_heading(procedure.sop, key, t))
                    for key in procedure.sop.keys if key not in started]
-    return Listing(heading(case, t, org.title(case, t)), blocks)
+    return Listing(heading(case, t, _title(case, t, org, chat)), blocks)
 
 
 # --- handlers -------------------------------------------------------------------------------
 
 
-async def _pages(context: IkaContext, what: str) -> list[str] | None:
-    """The pages of ``what`` (the open cases, or a case's reference) as they are now."""
+async def _case_pages(context: IkaContext, ref: str) -> list[str] | None:
+    """The pages of case ``ref`` as it is now, or None when there is no such case."""
     services, t = context.services, context.t
+    org = await services.org.get()
     now = services.now()
-    org = await _org(context)
-    async with services.sessions() as session:
-        if what == OPEN:
-            return open_cases_listing(await list_open_cases(session=session), t,
-                                      services.procedure, now, org).pages(t)
-        case = await load_case(session=session, ref=what)
+    history = await reports.read_history(services.sessions, services.procedure, now=now)
+    async with services.readers() as session, session.begin():
+        case = await load_case(session=session, ref=ref, copy=False)
+        target = (await targets(session=session, refs=[ref])).get(ref) if case else None
     if case is None:
         return None
-    more = await reports.case_forecast_lines(case, context)
-    return case_listing(case, t, services.procedure, now, org, more).pages(t)
+    more = reports.forecast_lines(forecast(case, history, services.procedure, now), target, t,
+                                  services.procedure)
+    return case_listing(case, t, services.procedure, services.now(), org, more,
+                        _chat(context)).pages(t)
+
+
+def _no_case(what: str, t: Translator) -> str:
+    # what was typed is shown back, but never so much that the answer is refused
+    return (t.gettext("There is no case {ref}.").format(ref=esc(what[:40])) + "\n"
+            + t.gettext("/status lists the open cases."))
+
+
+def _unknown_line(unknown: Sequence[str], t: Translator) -> str:
+    words = ", ".join(f"“{esc(w[:40])}”" for w in unknown[:10])
+    return t.gettext("Not understood, and left out: {words}").format(words=words)
+
+
+def read_filter(words: Sequence[str], t: Translator, procedure: Procedure, org: Org) -> Parsed:
+    """The filter typed after /status (country names in Malay or English)."""
+    return parse_filter(words, divisions=org.lead_divisions(), steps=procedure.sop.keys,
+                        countries=t.find_countries)
 
 
 async def show_status(update: Update, context: IkaContext) -> None:
-    """/status: the open cases; /status REF: that case."""
+    """/status: the open cases; /status REF: that case; /status WORDS: the cases they pick."""
     message = update.effective_message
     if message is None:
         return
-    what = context.args[0].upper() if context.args else OPEN
-    pages = await _pages(context, what)
-    if pages is None:
-        await message.reply_text(
-            # what was typed is shown back, but never so much that the answer is refused
-            context.t.gettext("There is no case {ref}.").format(ref=esc(what[:40])) + "\n"
-            + context.t.gettext("/status lists the open cases."))
+    t, procedure = context.t, context.services.procedure
+    words = list(context.args or [])
+    if len(words) == 1 and _REF.fullmatch(words[0].upper()):
+        ref = words[0].upper()
+        pages = await _case_pages(context, ref)
+        if pages is None:
+            await message.reply_text(_no_case(ref, t))
+            return
+        await message.reply_text(pages[0], reply_markup=reports.with_timeline(
+            page_markup(ref, 0, len(pages)), ref, t))
         return
-    await message.reply_text(pages[0], reply_markup=reports.with_timeline(
-        page_markup(what, 0, len(pages)), what, context.t))
+    org = await context.services.org.get()
+    parsed = read_filter(words, t, procedure, org)
+    if parsed.unknown and parsed.filter.is_default:
+        # Nothing understood: most likely a mistyped reference.
+        text = _no_case(" ".join(words).upper(), t)
+        if len(words) > 1 or not words[0].upper().startswith("IKA"):
+            text += "\n" + _unknown_line(parsed.unknown, t)
+        await message.reply_text(text)
+        return
+    text, markup = await list_answer(context, parsed.filter, 0)
+    if parsed.unknown:
+        text = _unknown_line(parsed.unknown, t) + "\n\n" + text
+        if shown_length(text) > PAGE_LIMIT:
+            text = paginate([text], PAGE_LIMIT)[0]
+    await message.reply_text(text, reply_markup=markup)
 
 
-async def turn_page(update: Update, context: IkaContext) -> None:
-    """◀ or ▶: the page asked for, rendered afresh (the last one if the listing got shorter)."""
-    query = update.callback_query
-    if query is None:
-        return
-    button = decode(query.data)
-    if not isinstance(button, Page):
-        await answer_tap(update, context, context.t.gettext("This button is no longer valid."))
-        return
-    pages = await _pages(context, button.what)
-    if pages is None:
-        await answer_tap(update, context,
-                         context.t.gettext("There is no case {ref}.").format(ref=button.what))
-        return
-    page = min(button.page, len(pages) - 1)
+async def _edit(query: CallbackQuery, text: str, markup: InlineKeyboardMarkup | None) -> None:
     await query.answer()
     try:
-        await query.edit_message_text(pages[page], reply_markup=reports.with_timeline(
-            page_markup(button.what, page, len(pages)), button.what, context.t))
+        await query.edit_message_text(text, reply_markup=markup)
     except BadRequest as error:
         # A second tap on the same arrow asks for the page already shown: nothing to change.
         if "not modified" not in error.message:
             raise
+
+
+async def turn_page(update: Update, context: IkaContext) -> None:
+    """◀, ▶ or a filter: the page asked for, rendered afresh (the last one if the list got
+    shorter)."""
+    query = update.callback_query
+    if query is None:
+        return
+    button = decode(query.data)
+    t, procedure = context.t, context.services.procedure
+    if not isinstance(button, Page):
+        await answer_tap(update, context, t.gettext("This button is no longer valid."))
+        return
+    if button.what == DONE:
+        await _edit(query, *await done_answer(context, button.page))
+        return
+    found = (CaseFilter() if button.what == OPEN
+             else from_token(button.what, procedure.sop.keys)
+             if button.what.startswith(TOKEN_PREFIX) else None)
+    if found is not None:
+        await _edit(query, *await list_answer(context, found, button.page))
+        return
+    pages = await _case_pages(context, button.what)
+    if pages is None:
+        await answer_tap(update, context,
+                         t.gettext("There is no case {ref}.").format(ref=button.what))
+        return
+    page = min(button.page, len(pages) - 1)
+    await _edit(query, pages[page], reports.with_timeline(
+        page_markup(button.what, page, len(pages)), button.what, t))
+
+
+def _acting(actor: Actor, procedure: Procedure) -> Acting:
+    """Whose steps an actor may report done, as storage selects them (rules.may_act_on)."""
+    keys = procedure.sop.keys
+    ab = tuple(k for k in keys if procedure.sop.get(k).owner is Owner.AB)
+    lead = tuple(k for k in keys if procedure.sop.get(k).owner is Owner.LEAD)
+    if actor.role is Role.ADMIN:
+        return Acting(all_steps=True)
+    if actor.role is Role.AB:
+        return Acting(ab_steps=ab)
+    if actor.role is Role.OFFICER and actor.division:
+        return Acting(lead_steps=lead, division=actor.division)
+    return Acting()
+
+
+async def done_answer(context: IkaContext, page: int) -> tuple[str, InlineKeyboardMarkup | None]:
+    """/done: page ``page`` of the open steps the user may report, as buttons."""
+    services, t = context.services, context.t
+    procedure = services.procedure
+    actor = context.user.actor() if context.user is not None else None
+    if actor is None:
+        return t.gettext("Your division has no open step to report."), None
+    async with services.readers() as session, session.begin():
+        shown = await read_page(session=session, found=CaseFilter(), now=services.now(),
+                                tz=procedure.calendar.tz, offset=page * DONE_PAGE,
+                                limit=DONE_PAGE, acting=_acting(actor, procedure))
+    rows: list[Sequence[InlineKeyboardButton]] = []
+    for case in shown.cases:
+        run = case.current_run
+        if run is None:
+            continue
+        label = f"{case.ref} · {step_heading(procedure.sop, run.key, t)}"
+        rows.append([InlineKeyboardButton(label[:60], callback_data=encode(
+            Report(case.ref, run.key)))])
+    if not rows:
+        return t.gettext("Your division has no open step to report."), None
+    pages, page = _pages_of(shown.total, DONE_PAGE), shown.offset // DONE_PAGE
+    text = t.gettext("Which step is done?")
+    if pages > 1:
+        text += "\n<i>" + t.gettext("Page {page} of {pages}").format(page=page + 1,
+                                                                       pages=pages) + "</i>"
+        arrows = page_markup(DONE, page, pages)
+        if arrows is not None:
+            rows.extend(arrows.inline_keyboard)
+    return text, InlineKeyboardMarkup(rows)
 
 
 HANDLERS: list[BaseHandler[Any, Any, Any]] = [

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
-from telegram import Chat, InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import Chat, Update
 from telegram.ext import (
     BaseHandler,
     CallbackQueryHandler,
@@ -26,7 +26,7 @@ from telegram.ext import (
 )
 from telegram.warnings import PTBUserWarning
 
-from bot.callbacks import Report, ToggleInput, decode, encode, pattern
+from bot.callbacks import Report, ToggleInput, decode, pattern
 from bot.context import IkaContext
 from bot.dates import parse_date
 from bot.domain.case import Case
@@ -57,8 +57,8 @@ from handlers.acting import PrepareAction, actor_of, perform
 from handlers.cards import esc, input_state, step_card
 from handlers.keyboards import drop_case_buttons
 from handlers.replies import answer_tap, tell
-from storage.cases import add_document, list_open_cases, load_case
-from storage.org import list_divisions
+from handlers.status import done_answer
+from storage.cases import add_document, load_case
 
 ASK_DATE, ASK_REFERENCE, ASK_START, ASK_END, ASK_VENUE, ASK_DOCUMENT, ASK_ATTACHMENT = range(7)
 _REPORT = "report"  # user_data key: {"ref", "step", and what was typed so far}
@@ -69,8 +69,9 @@ MAX_DOCUMENT_BYTES = 20 * 1024 * 1024  # what the Bot API lets a bot download
 
 
 async def _load(context: IkaContext, ref: str) -> Case | None:
-    async with context.services.sessions() as session:
-        return await load_case(session=session, ref=ref)
+    """The case as it is now, to look at (a change loads it again in its own transaction)."""
+    async with context.services.readers() as session, session.begin():
+        return await load_case(session=session, ref=ref, copy=False)
 
 
 def _done_text(outcome: Outcome, context: IkaContext, key: str) -> str:
@@ -113,19 +114,25 @@ async def report(update: Update, context: IkaContext) -> int:
 
 async def _start_report(update: Update, context: IkaContext, ref: str, key: str) -> int:
     t, procedure = context.t, context.services.procedure
-    case = await _load(context, ref)
-    actor = actor_of(context)
-    if case is None or actor is None or key not in procedure.sop.keys:
+    if key not in procedure.sop.keys:
         await tell(update, context, t.gettext("There is no case {ref}.").format(ref=ref))
         return ConversationHandler.END
     step = procedure.sop.get(key)
     one_tap = step.capture in (None, Capture.INPUTS, Capture.DECISION)
-    cannot = case.current_step != key or not may_act_on(actor, case, step.owner)
-    if one_tap or cannot:
-        # Done with this tap, or refused: either way the rules decide and say why, and no
-        # questions are asked of someone whose answers could not be recorded.
+    if one_tap:
+        # Done with this tap, in one transaction that loads, judges and saves the case.
         action: Action = SubmitMemo() if step.capture is Capture.DECISION else CompleteStep(key)
         await _finish(update, context, ref, key, action)
+        return ConversationHandler.END
+    case = await _load(context, ref)
+    actor = actor_of(context)
+    if case is None or actor is None:
+        await tell(update, context, t.gettext("There is no case {ref}.").format(ref=ref))
+        return ConversationHandler.END
+    if case.current_step != key or not may_act_on(actor, case, step.owner):
+        # Refused: the rules decide and say why, and no questions are asked of someone
+        # whose answers could not be recorded.
+        await _finish(update, context, ref, key, CompleteStep(key))
         return ConversationHandler.END
     if step.capture is Capture.NEGOTIATION:
         scheduled = _scheduled_end(case, key)
@@ -166,26 +173,12 @@ async def _ask_first(update: Update, context: IkaContext, case: Case, step: Step
 
 
 async def list_open_steps(update: Update, context: IkaContext) -> None:
-    """/done: the open steps the user's division may report, as buttons."""
+    """/done: the open steps the user's division may report, as buttons, a page at a time."""
     message, actor = update.effective_message, actor_of(context)
     if message is None or actor is None:
         return
-    t, procedure = context.t, context.services.procedure
-    async with context.services.sessions() as session:
-        cases = await list_open_cases(session=session)
-    rows = []
-    for case in cases:
-        run = case.current_run
-        if run is None or not may_act_on(actor, case, procedure.sop.get(run.key).owner):
-            continue
-        label = f"{case.ref} · {step_heading(procedure.sop, run.key, t)}"
-        rows.append([InlineKeyboardButton(label[:60], callback_data=encode(
-            Report(case.ref, run.key)))])
-    if not rows:
-        await message.reply_text(t.gettext("Your division has no open step to report."))
-        return
-    await message.reply_text(t.gettext("Which step is done?"),
-                             reply_markup=InlineKeyboardMarkup(rows))
+    text, markup = await done_answer(context, 0)
+    await message.reply_text(text, reply_markup=markup)
 
 
 # --- finishing ---------------------------------------------------------------------------------
@@ -483,8 +476,7 @@ async def toggle_input(update: Update, context: IkaContext) -> None:
         return
     await answer_tap(update, context)
     if result.case.current_step == context.services.procedure.sop.step_for(Capture.INPUTS).key:
-        async with context.services.sessions() as session:
-            divisions = {d.code: d for d in await list_divisions(session=session)}
+        divisions = (await context.services.org.get()).divisions  # in memory: no query
         text, markup = step_card(result.case, context.t, context.services.procedure,
                                  context.services.now(), divisions)
         await query.edit_message_text(text, reply_markup=markup)

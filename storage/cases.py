@@ -8,14 +8,30 @@ its history and one event row per domain Event, in the caller's transaction.
 from __future__ import annotations
 
 import copy
+import copy as copy_module
 import dataclasses
+import functools
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import and_, func, update
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Select,
+    Text,
+    and_,
+    bindparam,
+    cast,
+    func,
+    literal,
+    null,
+    union_all,
+    update,
+)
 from sqlalchemy import case as case_when
+from sqlalchemy import select as sa_select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import async_sessionmaker
@@ -50,6 +66,7 @@ from storage.models import (
 )
 
 REF_PREFIX = "IKA"
+LOAD_BATCH = 500  # references bound in one statement by load_cases
 
 Sessions = async_sessionmaker[AsyncSession]
 Row = TypeVar("Row", bound=SQLModel)
@@ -109,11 +126,16 @@ async def next_ref(*, session: AsyncSession, year: int) -> str:
 # --- reading -------------------------------------------------------------------------------
 
 
-async def _rows(session: AsyncSession, model: type[Row], case_ids: Sequence[int]) -> list[Row]:
-    """Every row of ``model`` for these cases, in the order they were written."""
+async def _rows(session: AsyncSession, model: type[Row],
+                cases: Sequence[int] | Select[Any]) -> list[Row]:
+    """Every row of ``model`` for these cases, in the order they were written.
+
+    ``cases`` is a bounded list of ids (one case, one page) or a query of ids, never the ids
+    of an unbounded set: a parameter per case fails above 65,535 on PostgreSQL.
+    """
     statement = (
         select(model)
-        .where(col(model.case_id).in_(case_ids))  # type: ignore[attr-defined]
+        .where(col(model.case_id).in_(cases))  # type: ignore[attr-defined]
         .order_by(col(model.id))  # type: ignore[attr-defined]
         # A session may outlive a transaction (expire_on_commit=False): always read afresh.
         .execution_options(populate_existing=True)
@@ -121,13 +143,8 @@ async def _rows(session: AsyncSession, model: type[Row], case_ids: Sequence[int]
     return list((await session.exec(statement)).all())
 
 
-def _to_case(
-    row: CaseRow,
-    steps: Iterable[StepRecord],
-    inputs: Iterable[InputRequest],
-    approvals: Iterable[Approval],
-) -> Case:
-    # JSON values are deep-copied: the rules must never mutate what the session tracks.
+def _to_case(row: CaseRow, steps: list[StepRun], inputs: list[InputAsk],
+             decisions: list[Decision]) -> Case:
     return Case(
         ref=row.ref,
         title=row.title,
@@ -141,30 +158,52 @@ def _to_case(
         current_step=row.current_step,
         phase=Phase(row.phase),
         round=row.round,
-        steps=[
-            StepRun(key=s.step, round=s.round, started_at=s.started_at, due_at=s.due_at,
-                    done_at=s.done_at, done_by=s.done_by, data=copy.deepcopy(s.data))
-            for s in steps
-        ],
-        inputs=[
-            InputAsk(code=i.code, round=i.round, asked_at=i.asked_at,
-                     received_at=i.received_at, received_by=i.received_by)
-            for i in inputs
-        ],
-        decisions=[
-            Decision(round=a.round, approved=a.approved, by=a.decided_by, at=a.decided_at,
-                     reason=a.reason, on_behalf_of=a.on_behalf_of)
-            for a in sorted(approvals, key=lambda a: a.round)
-        ],
+        steps=steps,
+        inputs=inputs,
+        decisions=sorted(decisions, key=lambda d: d.round),
         classification=Classification(row.classification),
         version=row.version,
     )
 
 
-async def _assemble(session: AsyncSession, rows: Sequence[CaseRow]) -> list[Case]:
-    """Domain cases for ``rows``, their history read in three queries whatever their number."""
-    ids = [r.id for r in rows if r.id is not None]
-    if not ids:
+def _run(s: StepRecord, copied: Callable[[dict[str, Any]], dict[str, Any]]) -> StepRun:
+    # JSON values are deep-copied for the rules, which must never mutate what the session
+    # tracks; a case only read and rendered shares them.
+    return StepRun(key=s.step, round=s.round, started_at=s.started_at, due_at=s.due_at,
+                   done_at=s.done_at, done_by=s.done_by, data=copied(s.data))
+
+
+def _ask(i: InputRequest) -> InputAsk:
+    return InputAsk(code=i.code, round=i.round, asked_at=i.asked_at,
+                    received_at=i.received_at, received_by=i.received_by)
+
+
+def _decision(a: Approval) -> Decision:
+    return Decision(round=a.round, approved=a.approved, by=a.decided_by, at=a.decided_at,
+                    reason=a.reason, on_behalf_of=a.on_behalf_of)
+
+
+def case_with_run(row: CaseRow, run: StepRecord | None) -> Case:
+    """The case of ``row`` with only its current step's run, as a list shows it: not for the
+    rules, which need the whole history."""
+    return _to_case(row, [_run(run, _same)] if run is not None else [], [], [])
+
+
+def _same(value: dict[str, Any]) -> dict[str, Any]:
+    return value
+
+
+async def assemble(session: AsyncSession, rows: Sequence[CaseRow], *,
+                   copy: bool = True, cases: Select[Any] | None = None) -> list[Case]:
+    """Domain cases for ``rows``, their history read in three queries whatever their number.
+
+    The history is selected by ``cases`` (a query of the rows' ids) when given, else by the
+    rows' ids, which must then be a bounded number (a page, a batch). ``copy`` False shares
+    the JSON values with the rows: for cases that are only read.
+    """
+    ids: Sequence[int] | Select[Any] = (
+        cases if cases is not None else [r.id for r in rows if r.id is not None])
+    if not rows:
         return []
     # Grouped by case in one pass each: linear in the rows, however many cases are read.
     steps: dict[int, list[StepRecord]] = defaultdict(list)
@@ -176,8 +215,11 @@ async def _assemble(session: AsyncSession, rows: Sequence[CaseRow]) -> list[Case
     approvals: dict[int, list[Approval]] = defaultdict(list)
     for approval in await _rows(session, Approval, ids):
         approvals[approval.case_id].append(approval)
+    copied = copy_module.deepcopy if copy else _same
     return [
-        _to_case(row, steps[row.id], inputs[row.id], approvals[row.id])
+        _to_case(row, [_run(s, copied) for s in steps[row.id]],
+                 [_ask(i) for i in inputs[row.id]],
+                 [_decision(a) for a in approvals[row.id]])
         for row in rows
         if row.id is not None
     ]
@@ -193,27 +235,98 @@ async def _case_row(session: AsyncSession, ref: str, *, for_update: bool = False
     return (await session.exec(statement)).first()
 
 
-async def load_case(*, session: AsyncSession, ref: str, for_update: bool = False) -> Case | None:
-    """The case ``ref`` with its history, or None; ``for_update`` locks it until commit."""
-    row = await _case_row(session, ref, for_update=for_update)
-    if row is None:
+@functools.cache
+def _case_with_history() -> Any:
+    """The statement that reads a case (``:ref``) and its history, built once."""
+    history = _history(bindparam("ref"))
+    return (
+        select(CaseRow, history)
+        .outerjoin(history, history.c.case_id == CaseRow.id)
+        .where(col(CaseRow.ref) == bindparam("ref"))
+        .order_by(history.c.kind, history.c.id)
+        .execution_options(populate_existing=True)
+    )
+
+
+def _history(ref: Any) -> Any:
+    """Every step run, input asked and decision of case ``ref``, as one union of like rows
+    (each part picks its rows by the case's id, on its own index)."""
+    nothing = null()
+    case_id = sa_select(col(CaseRow.id)).where(col(CaseRow.ref) == ref).scalar_subquery()
+    runs: Any = sa_select(
+        literal("r").label("kind"), col(StepRecord.case_id).label("case_id"),
+        col(StepRecord.id).label("id"), col(StepRecord.step).label("key"),
+        col(StepRecord.round).label("round"), col(StepRecord.started_at).label("first"),
+        col(StepRecord.due_at).label("second"), col(StepRecord.done_at).label("third"),
+        col(StepRecord.done_by).label("by"), cast(nothing, Boolean).label("approved"),
+        cast(nothing, Text).label("reason"), col(StepRecord.data).label("data"),
+        cast(nothing, BigInteger).label("behalf")
+    ).where(col(StepRecord.case_id) == case_id)
+    asks = sa_select(
+        literal("i"), col(InputRequest.case_id), col(InputRequest.id), col(InputRequest.code),
+        col(InputRequest.round), col(InputRequest.asked_at), col(InputRequest.received_at),
+        nothing, col(InputRequest.received_by), nothing, nothing, nothing, nothing
+    ).where(col(InputRequest.case_id) == case_id)
+    decided = sa_select(
+        literal("d"), col(Approval.case_id), col(Approval.id), nothing, col(Approval.round),
+        col(Approval.decided_at), nothing, nothing, col(Approval.decided_by),
+        col(Approval.approved), col(Approval.reason), nothing, col(Approval.on_behalf_of)
+    ).where(col(Approval.case_id) == case_id)
+    return union_all(runs, asks, decided).subquery("history")
+
+
+async def load_case(*, session: AsyncSession, ref: str, for_update: bool = False,
+                    copy: bool = True) -> Case | None:
+    """The case ``ref`` with its history, in one query, or None; ``for_update`` locks it
+    until commit. ``copy`` False shares the JSON values with the session: for reading only."""
+    if for_update:
+        # PostgreSQL: a second writer waits here and then reads the first one's result, in
+        # the next statement (a statement that waited on a lock still sees the rows it
+        # joined as they were when it began). SQLite ignores FOR UPDATE; its BEGIN IMMEDIATE
+        # already serialises writers.
+        locked = (select(col(CaseRow.id)).where(col(CaseRow.ref) == ref).with_for_update())
+        if (await session.exec(locked)).first() is None:
+            return None
+    result: list[Any] = list((await session.exec(_case_with_history(),
+                                                 params={"ref": ref})).all())
+    if not result:
         return None
-    return (await _assemble(session, [row]))[0]
+    copied = copy_module.deepcopy if copy else _same
+    runs, asks, decisions = [], [], []
+    for line in result:
+        kind = line.kind
+        if kind == "r":
+            runs.append(StepRun(key=line.key, round=line.round, started_at=line.first,
+                                due_at=line.second, done_at=line.third, done_by=line.by,
+                                data=copied(line.data)))
+        elif kind == "i":
+            asks.append(InputAsk(code=line.key, round=line.round, asked_at=line.first,
+                                 received_at=line.second, received_by=line.by))
+        elif kind == "d":
+            decisions.append(Decision(round=line.round, approved=line.approved, by=line.by,
+                                      at=line.first, reason=line.reason,
+                                      on_behalf_of=line.behalf))
+    return _to_case(result[0][0], runs, asks, decisions)
 
 
 async def load_cases(*, session: AsyncSession, refs: Iterable[str]) -> dict[str, Case]:
-    """The cases among ``refs`` that exist, by reference, read in four queries however many."""
+    """The cases among ``refs`` that exist, by reference, four queries per batch of refs.
+
+    The references are bound in batches of LOAD_BATCH, so however many are asked for no
+    statement binds more than that.
+    """
     wanted = sorted(set(refs))
-    if not wanted:
-        return {}
-    statement = (
-        select(CaseRow)
-        .where(col(CaseRow.ref).in_(wanted))
-        .order_by(col(CaseRow.id))
-        .execution_options(populate_existing=True)
-    )
-    rows = list((await session.exec(statement)).all())
-    return {case.ref: case for case in await _assemble(session, rows)}
+    found: dict[str, Case] = {}
+    for start in range(0, len(wanted), LOAD_BATCH):
+        statement = (
+            select(CaseRow)
+            .where(col(CaseRow.ref).in_(wanted[start:start + LOAD_BATCH]))
+            .order_by(col(CaseRow.id))
+            .execution_options(populate_existing=True)
+        )
+        rows = list((await session.exec(statement)).all())
+        found.update((case.ref, case) for case in await assemble(session, rows))
+    return found
 
 
 @dataclasses.dataclass(frozen=True)
@@ -255,14 +368,16 @@ async def open_steps(*, session: AsyncSession, now: datetime, first: int) -> Ope
 
 
 async def list_open_cases(*, session: AsyncSession) -> list[Case]:
-    """Every open case, oldest first."""
+    """Every open case, oldest first (for a report of them all: a list shows read_page's)."""
+    is_open = col(CaseRow.status) == CaseStatus.OPEN.value
     statement = (
         select(CaseRow)
-        .where(col(CaseRow.status) == CaseStatus.OPEN.value)
+        .where(is_open)
         .order_by(col(CaseRow.id))
         .execution_options(populate_existing=True)
     )
-    return await _assemble(session, list((await session.exec(statement)).all()))
+    rows = list((await session.exec(statement)).all())
+    return await assemble(session, rows, cases=select(col(CaseRow.id)).where(is_open))
 
 
 async def case_events(*, session: AsyncSession, ref: str) -> list[Event]:
@@ -295,7 +410,14 @@ def _case_values(case: Case) -> dict[str, Any]:
         "phase": case.phase.value,
         "round": case.round,
         "classification": case.classification.value,
+        "due_at": _current_due(case),
     }
+
+
+def _current_due(case: Case) -> datetime | None:
+    """The current step's due moment, which lists order by; None once the case is closed."""
+    run = case.current_run
+    return run.due_at if case.is_open and run is not None else None
 
 
 def _set_changed(row: SQLModel, values: dict[str, Any]) -> None:

@@ -35,9 +35,21 @@ def safe_url(url: str) -> str:
         return "<unparsable database URL>"
 
 
+READ_ONLY = "ikabot_read_only"  # an execution option: this connection's transactions only read
+
+
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     """Sessions whose objects stay readable after commit (handlers render them afterwards)."""
     return async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
+
+
+def read_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """Sessions for reading only: on SQLite their transactions do not take the write lock.
+
+    They share the engine's pool; a write in one of them may fail with "database is locked"
+    at once on SQLite, so nothing that writes may use them.
+    """
+    return session_factory(engine.execution_options(**{READ_ONLY: True}))
 
 
 def _switch_to_wal(cursor: Any, deadline: float) -> None:
@@ -60,8 +72,9 @@ def _serialise_sqlite_writers(engine: AsyncEngine, busy_timeout: float) -> None:
     then save it) must upgrade its lock mid-way; when another writer got there first SQLite
     answers "database is locked" at once, without waiting out busy_timeout. BEGIN IMMEDIATE
     takes the lock up front, so writers queue on busy_timeout instead and all succeed. In WAL
-    mode readers outside a transaction are never blocked by them. This is SQLAlchemy's
-    documented recipe: turn off the driver's own BEGIN and emit ours in the ``begin`` event.
+    mode readers are never blocked by them; sessions of read_session_factory begin deferred.
+    This is SQLAlchemy's documented recipe: turn off the driver's own BEGIN and emit ours in
+    the ``begin`` event.
     """
 
     @event.listens_for(engine.sync_engine, "connect")
@@ -80,4 +93,7 @@ def _serialise_sqlite_writers(engine: AsyncEngine, busy_timeout: float) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Connection) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # A reader's deferred BEGIN still gives it one snapshot (a count and its page agree)
+        # without queueing behind, or holding up, the writers.
+        reading = connection.get_execution_options().get(READ_ONLY, False)
+        connection.exec_driver_sql("BEGIN" if reading else "BEGIN IMMEDIATE")

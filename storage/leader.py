@@ -16,10 +16,12 @@ import logging
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-import psycopg
-from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from sqlalchemy.engine import URL, make_url
+
+if TYPE_CHECKING:
+    import psycopg
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +35,13 @@ _CLIENT_KEEPALIVES = {"keepalives": "1", "keepalives_idle": "10", "keepalives_in
                       "keepalives_count": "3", "tcp_user_timeout": "30000", "connect_timeout": "10"}
 _SERVER_KEEPALIVES = ("SET tcp_keepalives_idle = 10", "SET tcp_keepalives_interval = 5",
                       "SET tcp_keepalives_count = 3")
+
+
+def _psycopg() -> Any:
+    """The PostgreSQL driver, imported only where PostgreSQL is used: not on SQLite."""
+    import psycopg
+
+    return psycopg
 
 
 class AnotherInstance(Exception):
@@ -89,6 +98,8 @@ def sole_instance(database_url: str | URL) -> Iterator[None]:
 
 def _conninfo(url: URL) -> str:
     """libpq's connection string for a SQLAlchemy URL, with keepalives unless it sets its own."""
+    from psycopg.conninfo import conninfo_to_dict, make_conninfo  # PostgreSQL only
+
     given = conninfo_to_dict(url.set(drivername="postgresql").render_as_string(
         hide_password=False))
     return make_conninfo("", **{**_CLIENT_KEEPALIVES, "application_name": APPLICATION_NAME,
@@ -125,7 +136,7 @@ class Leadership:
             try:
                 await self.try_acquire()
                 problem = ""
-            except psycopg.Error as exc:
+            except _psycopg().Error as exc:
                 problem = " ".join(str(exc).split()) or type(exc).__name__
             if self.held:
                 break
@@ -144,6 +155,7 @@ class Leadership:
         if self.held:
             return True
         assert self._conninfo is not None
+        psycopg = _psycopg()
         try:
             if self._connection is None:
                 self._connection = await psycopg.AsyncConnection.connect(self._conninfo,
@@ -168,7 +180,7 @@ class Leadership:
         try:
             await asyncio.wait_for(self._connection.execute("SELECT 1"),
                                    timeout=max(self.retry_seconds, 5))
-        except (psycopg.Error, TimeoutError):
+        except (_psycopg().Error, TimeoutError):
             self.held, self.lost = False, True
             await self._close()
             return False
@@ -179,7 +191,7 @@ class Leadership:
         if self._conninfo is not None and self.held and self._connection is not None:
             # Unlocked before the session ends: the server frees a closed session's locks only
             # as its backend exits, a moment after the client has gone.
-            with contextlib.suppress(psycopg.Error):
+            with contextlib.suppress(_psycopg().Error):
                 await self._connection.execute("SELECT pg_advisory_unlock(%s)", (self.key,))
         if self._conninfo is not None:
             self.held = False
@@ -188,5 +200,5 @@ class Leadership:
     async def _close(self) -> None:
         connection, self._connection = self._connection, None
         if connection is not None:
-            with contextlib.suppress(psycopg.Error):
+            with contextlib.suppress(_psycopg().Error):
                 await connection.close()

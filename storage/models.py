@@ -137,6 +137,13 @@ class CaseRow(SQLModel, table=True):
     __table_args__ = (
         # /status lists open cases; the weekly digest and the reminder sweep start there too.
         Index("ix_cases_status", "status"),
+        # A page of /status is counted and ordered from these alone (overdue first, then by
+        # due), a division's list (and its /done) from the second; the step and the division
+        # ride along so that filtering on them needs no row.
+        Index("ix_cases_listing", "status", "phase", "due_at", "id", "current_step",
+              "lead_division"),
+        Index("ix_cases_division_listing", "lead_division", "status", "phase", "due_at", "id",
+              "current_step"),
     )
 
     id: int | None = Field(default=None, primary_key=True, sa_type=SerialKey)
@@ -153,6 +160,9 @@ class CaseRow(SQLModel, table=True):
     phase: str = Field(max_length=KEY)
     round: int = 1
     classification: str = Field(default="open", max_length=KEY)  # a Classification value
+    # The current step's due moment (None once closed), kept with the row so that a list of
+    # cases is ordered and counted from this table alone.
+    due_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     # Optimistic lock: every save is UPDATE … WHERE version = the version that was read.
     version: int = 1
     created_at: datetime = Field(sa_type=UTCDateTime)

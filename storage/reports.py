@@ -17,7 +17,7 @@ from bot.domain.case import Case, CaseStatus, StepRun
 from bot.domain.forecast import run_took
 from bot.domain.targets import Target
 from bot.domain.workload import StepTimes
-from storage.cases import UnknownCase, _case_row, _to_case
+from storage.cases import UnknownCase, _ask, _case_row, _decision, _run, _same, _to_case
 from storage.models import Approval, CaseRow, CaseTarget, EventRow, InputRequest, StepRecord
 
 BATCH = 500  # cases read at a time: their history is in memory only while they are drawn
@@ -75,8 +75,9 @@ async def case_batches(*, session: AsyncSession, narrow: Narrow | None = None,
         steps = await _history(session, _STEPS, ids)
         inputs = await _history(session, _INPUTS, ids)
         approvals = await _history(session, _APPROVALS, ids)
-        yield [_to_case(r, steps[r.id], inputs[r.id], approvals[r.id])  # type: ignore[arg-type]
-               for r in rows]
+        yield [_to_case(r, [_run(s, _same) for s in steps[r.id]],  # type: ignore[arg-type]
+                        [_ask(i) for i in inputs[r.id]],
+                        [_decision(a) for a in approvals[r.id]]) for r in rows]
         if len(rows) < batch:
             return
 
