@@ -442,23 +442,40 @@ def cmd_i18n(args: argparse.Namespace, redactor: RedactSecrets) -> int:
 # --- export ------------------------------------------------------------------------------------
 
 
-async def _export(settings: Settings, sop: Sop, path: Path, fmt: str, lang: str | None) -> int:
+async def _export(settings: Settings, sop: Sop, path: Path, fmt: str, lang: str | None,
+                  words: Sequence[str] = ()) -> int:
     from datetime import UTC, datetime
 
+    from bot.domain.case_filter import parse_filter
     from bot.domain.deadlines import Procedure
     from handlers.reports import write_register
+    from storage.case_pages import narrowing
     from storage.db import make_engine, session_factory
+    from storage.org import list_divisions
 
     procedure = Procedure(sop, settings.calendar(), settings.count_working_days,
                           settings.reminder_policy())
     translator = load_translators(settings.default_language).get(lang)
     engine = make_engine(settings.database_url)
+    sessions = session_factory(engine)
+    now = datetime.now(UTC)
     part = path.with_name(path.name + ".part")
     try:
+        narrow = None
+        if words:  # the filters /status takes
+            async with sessions() as session:
+                codes = [d.code for d in await list_divisions(session=session)
+                         if d.kind == "division"]
+            parsed = parse_filter(words, divisions=codes, steps=sop.keys,
+                                  countries=translator.find_countries)
+            if parsed.unknown:
+                raise ConfigError("ikabot export: not a filter /status knows: "
+                                  + ", ".join(parsed.unknown))
+            narrow = narrowing(parsed.filter, now, procedure.calendar.tz)
         with part.open("wb") as out:
-            count = (await write_register(out, sessions=session_factory(engine),
-                                          procedure=procedure, t=translator,
-                                          now=datetime.now(UTC), fmt=fmt)).cases
+            count = (await write_register(out, sessions=sessions, procedure=procedure,
+                                          t=translator, now=now, fmt=fmt,
+                                          narrow=narrow)).cases
     finally:
         await engine.dispose()
     if count:
@@ -469,7 +486,7 @@ async def _export(settings: Settings, sop: Sop, path: Path, fmt: str, lang: str 
 
 
 def cmd_export(args: argparse.Namespace, redactor: RedactSecrets) -> int:
-    """Write the register of every case to FILE (.xlsx, or .csv)."""
+    """Write the register of every case (or those the filters keep) to FILE (.xlsx, .csv)."""
     settings = load_settings()
     sop = load_procedure(settings)
     path = Path(args.file)
@@ -477,7 +494,7 @@ def cmd_export(args: argparse.Namespace, redactor: RedactSecrets) -> int:
     if fmt not in ("xlsx", "csv"):
         raise ConfigError(f"{path.name}: the register is written as .xlsx or .csv")
     try:
-        count = asyncio.run(_export(settings, sop, path, fmt, args.lang))
+        count = asyncio.run(_export(settings, sop, path, fmt, args.lang, args.words))
     except DBAPIError as exc:
         raise _unreachable(settings.database_url, exc) from exc
     except OSError as exc:
@@ -564,6 +581,9 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("file", metavar="FILE", help="where to write it (.xlsx or .csv)")
     export.add_argument("--lang", choices=LANGUAGES, default=None,
                         help="the headers' language (default: DEFAULT_LANGUAGE)")
+    export.add_argument("words", nargs="*", metavar="FILTER",
+                        help="the cases to export, as /status takes them (e.g. BKKA lewat, "
+                        "2026 selesai); none: every case")
     export.set_defaults(handler=cmd_export)
     holidays_cli.add_commands(commands, cmd_holidays)
     return parser

@@ -23,6 +23,7 @@ from bot.context import IkaContext
 from bot.dates import parse_date
 from bot.domain.agenda import deadlines
 from bot.domain.case import Actor, Case, Role
+from bot.domain.case_filter import parse_filter
 from bot.domain.deadlines import Procedure
 from bot.domain.forecast import Forecast, History, forecast
 from bot.domain.register import case_line, step_lines
@@ -40,6 +41,7 @@ from handlers.drawing.register_sheet import (
     step_values,
 )
 from handlers.drawing.workbook_process import Rows, WorkbookProcess
+from storage.case_pages import narrowing
 from storage.cases import Sessions, UnknownCase, load_case
 from storage.models import Division
 from storage.org import list_divisions, list_users
@@ -183,22 +185,32 @@ async def export(update: Update, context: IkaContext) -> None:
             "Only the International Division (AB), top management and administrators may "
             "export the register."))
         return
-    words = [w.lower() for w in context.args or []]
-    unknown = [w for w in words if w not in FORMATS]
-    if unknown:
-        await message.reply_text(t.gettext(
-            "I do not know “{word}”. Send /export for a workbook or /export csv.").format(
-                word=esc(unknown[0][:40])))
-        return
-    fmt = "csv" if "csv" in words else "xlsx"
+    words = list(context.args or [])
+    fmt = "csv" if "csv" in (w.lower() for w in words) else "xlsx"
     services = context.services
     now = services.now()
+    chosen = [w for w in words if w.lower() not in FORMATS]
+    narrow = None
+    if chosen:  # the same filters as /status: /export Jepun, /export csv 2026 selesai
+        org = await services.org.get()
+        parsed = parse_filter(chosen, divisions=org.lead_divisions(),
+                              steps=services.procedure.sop.keys, countries=t.find_countries)
+        if parsed.unknown:
+            await message.reply_text(t.gettext(
+                "I do not know “{word}”. Send /export for a workbook or /export csv, with the "
+                "filters /status takes.").format(word=esc(parsed.unknown[0][:40])))
+            return
+        narrow = narrowing(parsed.filter, now, services.procedure.calendar.tz)
     out = io.BytesIO()
     written = await write_register(out, sessions=services.sessions,
-                                   procedure=services.procedure, t=t, now=now, fmt=fmt)
+                                   procedure=services.procedure, t=t, now=now, fmt=fmt,
+                                   narrow=narrow)
     count = written.cases
     if not count:
-        await message.reply_text(t.gettext("There are no cases to put in the register yet."))
+        await message.reply_text(
+            t.gettext("No case matches these filters: nothing to export. /status shows "
+                      "which cases they keep.") if chosen
+            else t.gettext("There are no cases to put in the register yet."))
         return
     day = services.procedure.calendar.local_date(now).isoformat()
     await message.reply_document(

@@ -8,6 +8,7 @@ one statement; the count comes from the cases table alone (``ix_cases_listing``)
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, tzinfo
 from typing import Any
@@ -90,6 +91,13 @@ def _conditions(found: CaseFilter, now: Any, tz: tzinfo) -> list[ColumnElement[b
             start, end = (datetime.combine(d, time(), tz).astimezone(UTC) for d in (first, after))
             where.append(and_(col(CaseRow.updated_at) >= start, col(CaseRow.updated_at) < end))
     return where
+
+
+def narrowing(found: CaseFilter, now: datetime, tz: tzinfo) -> Callable[[Any], Any]:
+    """A statement over cases narrowed to what ``found`` keeps (for the export's batches)."""
+    statuses = sorted(status.value for status in found.statuses)
+    where = [col(CaseRow.status).in_(statuses), *_conditions(found, now, tz)]
+    return lambda statement: statement.where(*where)
 
 
 def _acting(acting: Acting | None) -> list[ColumnElement[bool]]:

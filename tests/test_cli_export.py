@@ -62,3 +62,13 @@ async def test_no_cases_is_a_clear_line_and_no_file(tmp_path: Path) -> None:
     assert bad.stderr.strip() == "ikabot: register.pdf: the register is written as .xlsx or .csv"
     with sqlite3.connect(tmp_path / "ikabot.db") as connection:
         assert connection.execute("SELECT count(*) FROM cases").fetchone() == (0,)
+
+
+async def test_export_takes_the_filters_status_takes(tmp_path: Path) -> None:
+    url = await _database(tmp_path, 2)  # both led by BKKA, open
+    result = ikabot(tmp_path, "export", "bpi.csv", "BPI", DATABASE_URL=url)
+    assert result.returncode == 1 and not (tmp_path / "bpi.csv").exists()
+    result = ikabot(tmp_path, "export", "bkka.csv", "BKKA", DATABASE_URL=url)
+    assert result.stdout.strip() == "Wrote 2 cases to bkka.csv", result.stderr
+    bad = ikabot(tmp_path, "export", "x.csv", "zzzz", DATABASE_URL=url)
+    assert bad.returncode == 2 and "zzzz" in bad.stderr and "Traceback" not in bad.stderr

@@ -123,3 +123,18 @@ async def test_target_is_set_by_the_lead_division_and_refused_to_others(bot: Bot
         assert (await targets(session=session))[ref].on == date(2026, 9, 2)
     shown = await ask(bot, CHONG, f"/status {ref}")
     assert "Tarikh sasaran: 2 September 2026" in (shown.text or "")
+
+
+async def test_export_takes_the_filters_status_takes(bot: Bot) -> None:
+    mine = await register(bot, "MoU BKKA")
+    other = await register(bot, "MoU BPI", lead="BPI")
+    sent = await ask(bot, AMINAH, "/export BPI")
+    assert sent.document is not None
+    sheet = load_workbook(io.BytesIO(sent.document.content))["Kes"]
+    assert [row[0].value for row in sheet.iter_rows(min_row=2)] == [other]
+    sent = await ask(bot, AMINAH, "/export csv BKKA")
+    assert sent.document is not None
+    rows = list(csv.reader(io.StringIO(sent.document.content.decode("utf-8-sig"))))
+    assert [row[0] for row in rows[1:]] == [mine]
+    none = await ask(bot, AMINAH, "/export BKKA selesai")  # no BKKA case is completed
+    assert none.document is None and "/status" in (none.text or "")
