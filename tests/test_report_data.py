@@ -11,7 +11,7 @@ from bot.domain.agenda import deadline_uid, deadlines, follows
 from bot.domain.case import CaseStatus, Phase
 from bot.domain.forecast import forecast
 from bot.domain.register import case_line, step_lines, working_days_late
-from bot.domain.rules import Decide, Revise, SubmitMemo
+from bot.domain.rules import CompleteStep, Decide, Filed, Revise, SubmitMemo
 from bot.domain.timeline import timeline
 from bot.domain.workload import allowance, count_at_steps, times_in, workload
 from tests.builders import (
@@ -78,6 +78,19 @@ def test_a_completed_case_has_no_current_step() -> None:
     line = case_line(done, PROC, now, None)
     assert (line.current_step, line.due, line.days_late, line.decision) == (None, None, 0, True)
     assert line.projected == date(2026, 9, 10)
+
+
+def test_the_signed_instruments_dates_are_in_its_register_line() -> None:
+    now = at(date(2026, 9, 10))
+    filing = step_through(PROC, registered(PROC, now), now, "file_copy")
+    line = case_line(filing, PROC, now, None)
+    assert (line.signed, line.in_force, line.expires) == (None, None, None)
+    later = at(date(2026, 9, 30))
+    filed = act(PROC, filing, CompleteStep("file_copy", Filed(
+        "KDN.AB.1", date(2026, 9, 28), date(2026, 9, 29), date(2031, 9, 28))), AB, later)
+    line = case_line(filed, PROC, later, None)
+    assert (line.signed, line.in_force, line.expires) == (
+        date(2026, 9, 28), date(2026, 9, 29), date(2031, 9, 28))
 
 
 def test_timeline_bars_marks_and_days_off() -> None:

@@ -99,7 +99,8 @@ async def test_the_workbook_holds_cases_and_steps_with_real_dates(
     assert headers[:3] == ["Reference", "Title", "Instrument"]
     assert "Forecast (late)" in headers and "Working days late" in headers
     assert cases.freeze_panes == "A2"
-    assert cases.auto_filter.ref == f"A1:R{cases.max_row}"
+    assert cases.auto_filter.ref == f"A1:U{cases.max_row}"
+    assert headers[-3:] == ["Signed", "In force", "Expires or review"]  # after signing
     assert steps.auto_filter.ref is not None and steps.freeze_panes == "A2"
     assert cases.column_dimensions["B"].width >= 40
     row = {h: c.value for h, c in zip(headers, cases[2], strict=True)}
@@ -116,6 +117,7 @@ async def test_the_workbook_holds_cases_and_steps_with_real_dates(
     done = {h: c.value for h, c in zip(headers, cases[3], strict=True)}
     assert done["Reference"] == finished and done["Current step"] is None
     assert done["Status"] == "Completed" and done["Decision"] == "Ya"
+    assert done["Signed"] is None  # filed without the instrument's dates
     step_rows = [[c.value for c in r] for r in steps.iter_rows(min_row=2)]
     mine = [r for r in step_rows if r[0] == refused]
     assert [r[2] for r in mine if r[1].startswith("Step 3")] == [1, 2]  # both rounds

@@ -43,6 +43,9 @@ class CaseLine:
     target: date | None
     status: CaseStatus
     phase: Phase
+    signed: date | None = None  # filed with the instrument's dates (step 9), when recorded
+    in_force: date | None = None
+    expires: date | None = None
 
 
 @dataclass(frozen=True)
@@ -81,7 +84,20 @@ def case_line(case: Case, procedure: Procedure, now: datetime, forecast: Forecas
         projected=procedure.projected_finish(case, now),
         likely=forecast.likely if forecast else None, late=forecast.late if forecast else None,
         target=target, status=case.status, phase=case.phase,
+        **_signing(case),
     )
+
+
+def _signing(case: Case) -> dict[str, date | None]:
+    """The signed instrument's dates, as filing recorded them (in its step's data)."""
+    found: dict[str, date | None] = {"signed": None, "in_force": None, "expires": None}
+    for run in case.steps:
+        for field, key in (("signed", "signed_on"), ("in_force", "in_force_on"),
+                           ("expires", "expires_on")):
+            value = run.data.get(key)
+            if isinstance(value, str):
+                found[field] = date.fromisoformat(value)
+    return found
 
 
 def _step_line(case: Case, run: StepRun, procedure: Procedure, now: datetime) -> StepLine:

@@ -42,6 +42,7 @@ CASE_COLUMNS = (
     Column(N_("Decided by"), 20), Column(N_("Projected finish"), 12),
     Column(N_("Forecast (likely)"), 12), Column(N_("Forecast (late)"), 12),
     Column(N_("Target date"), 12), Column(N_("Status"), 24),
+    Column(N_("Signed"), 12), Column(N_("In force"), 12), Column(N_("Expires or review"), 12),
 )
 STEP_COLUMNS = (
     Column(N_("Reference"), 14), Column(N_("Step"), 44), Column(N_("Round"), 8),
@@ -78,6 +79,7 @@ def case_values(line: CaseLine, t: Translator, sop: Sop, names: Names) -> list[V
         line.days_late, _decision(line.decision),
         names.person(line.decided_by) if line.decided_by is not None else None,
         line.projected, line.likely, line.late, line.target, status,
+        line.signed, line.in_force, line.expires,
     ]
 
 
