@@ -37,6 +37,7 @@ from bot.pace import Pace
 from bot.services import Services
 from handlers.cards import ab_division, division_name, due_line, due_text, esc, late_text
 from handlers.clock_cards import renewal_line, wait_line
+from handlers.drawing.chart_child import draw_digest_chart
 from handlers.notify import APPROVAL, Delivery, Known, PassDocument, Post, render
 from handlers.slips import watch_targets
 from storage.boards import board_of, keep_board
@@ -357,11 +358,14 @@ class DigestChart:
 
 
 async def _send_chart(bot: ExtBot[Any], services: Services, chat_id: int, chart: DigestChart,
-                      pace: Pace) -> int:
-    from handlers.drawing.digest_chart import render_digest_chart  # matplotlib, when needed
-
-    png = await asyncio.to_thread(render_digest_chart, chart.loads, services.procedure.sop,
-                                  chart.t, chart.year)
+                      pace: Pace) -> int | None:
+    sop_file = services.settings.sop_file
+    try:
+        png = await draw_digest_chart(chart.loads, str(sop_file) if sop_file else None,
+                                      chart.t.lang, chart.year)
+    except (RuntimeError, OSError) as error:  # the digest's text went out: the picture waits
+        log.error("the digest chart was not sent: %s", error)
+        return None
     caption = chart.t.gettext("Open cases at each step, and the working days each step took "
                               "in {year} against the SOP.").format(year=chart.year)
     return (await bot.send_photo(chat_id, png, caption=caption,

@@ -4,8 +4,11 @@ median working days each step took this year against the SOP's allowance."""
 from __future__ import annotations
 
 import io
+import json
+import sys
 import textwrap
 from collections.abc import Sequence
+from pathlib import Path
 
 from matplotlib.figure import Figure
 
@@ -61,3 +64,22 @@ def render_digest_chart(loads: Sequence[StepLoad], sop: Sop, t: Translator, year
     out = io.BytesIO()
     figure.savefig(out, format="png")
     return out.getvalue()
+
+
+# --- the child (handlers.drawing.chart_child draws the chart apart) ---------------------------
+
+
+def main() -> None:
+    """The child: read the request (JSON on stdin), write the PNG (stdout)."""
+    from bot.domain.sop import load_sop
+    from bot.i18n import load_translators
+
+    request = json.loads(sys.stdin.buffer.read())
+    sop = load_sop(Path(request["sop"]) if request["sop"] else None)
+    t = load_translators(request["lang"]).get(request["lang"])
+    loads = [StepLoad(**load) for load in request["loads"]]
+    sys.stdout.buffer.write(render_digest_chart(loads, sop, t, int(request["year"])))
+
+
+if __name__ == "__main__":
+    main()
