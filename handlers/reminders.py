@@ -67,6 +67,7 @@ MARK_DELAY = 0.05  # seconds a sent message waits so that other chats' marks sha
 MAX_ROUNDS = 1000  # one sweep's bound, whatever happens
 TARGETS_EVERY = 3600.0  # seconds between two looks at the target dates' forecasts
 DIGEST_LINES = 20  # the rest is a /status away; the message stays under Telegram's limit
+DIGEST_SAMPLE = 500  # the digest chart's medians: each step's most recent runs this year
 MESSAGE_KIND_VALUES = tuple(sorted(kind.value for kind in MESSAGE_KINDS))
 
 
@@ -305,6 +306,8 @@ class _Context:
                 year = procedure.calendar.local_date(now).year
                 loads = workload(await open_counts(session=session, now=now),
                                  await step_times_in(session=session, year=year,
+                                                     keys=procedure.sop.keys,
+                                                     per_step=DIGEST_SAMPLE,
                                                      calendar=procedure.calendar),
                                  procedure, year)
         return cls(Known(cases, divisions, users, documents, cards), steps, loads)

@@ -100,23 +100,30 @@ async def recent_step_times(*, session: AsyncSession, keys: Iterable[str],
     return history
 
 
-async def step_times_in(*, session: AsyncSession, year: int, calendar: OfficeCalendar
+async def step_times_in(*, session: AsyncSession, year: int, calendar: OfficeCalendar,
+                        keys: Iterable[str] | None = None, per_step: int | None = None
                         ) -> dict[str, StepTimes]:
     """Each step's working days and allowances over the runs done in ``year`` (the digest).
 
     Streamed as plain rows: a year of a large ministry is hundreds of thousands of runs, and
-    only two small numbers of each are kept.
+    only two small numbers of each are kept. With ``keys`` and ``per_step``, only each step's
+    ``per_step`` most recently done runs of the year are read (on the step/done index): the
+    weekly digest's medians, at a bounded cost however large the year.
     """
     since = calendar.at(date(year, 1, 1), time(0, 0))
     until = calendar.at(date(year + 1, 1, 1), time(0, 0))
-    statement = select_rows(_STEPS.c.step, _STEPS.c.started_at, _STEPS.c.due_at,
-                            _STEPS.c.done_at, _STEPS.c.data).where(
-        _STEPS.c.done_at >= since, _STEPS.c.done_at < until)
+    columns = (_STEPS.c.step, _STEPS.c.started_at, _STEPS.c.due_at, _STEPS.c.done_at,
+               _STEPS.c.data)
+    in_year = and_(_STEPS.c.done_at >= since, _STEPS.c.done_at < until)
+    statements = ([select_rows(*columns).where(in_year)] if keys is None or per_step is None
+                  else [select_rows(*columns).where(in_year, _STEPS.c.step == key)
+                        .order_by(_STEPS.c.done_at.desc()).limit(per_step) for key in keys])
     times: dict[str, StepTimes] = {}
-    result = await (await session.connection()).stream(statement)
-    async for step, started, due, done, data in result:
-        times.setdefault(step, StepTimes()).add(
-            StepRun(step, 0, started, due, done, None, dict(data)), calendar)
+    for statement in statements:
+        result = await (await session.connection()).stream(statement)
+        async for step, started, due, done, data in result:
+            times.setdefault(step, StepTimes()).add(
+                StepRun(step, 0, started, due, done, None, dict(data)), calendar)
     return times
 
 

@@ -72,12 +72,16 @@ async def test_step_times_are_the_most_recent_done_runs(
                                         calendar=procedure.calendar, per_step=2)
         year = await step_times_in(session=session, year=2026, calendar=procedure.calendar)
         before = await step_times_in(session=session, year=2025, calendar=procedure.calendar)
+        sampled = await step_times_in(session=session, year=2026, calendar=procedure.calendar,
+                                      keys=procedure.sop.keys, per_step=2)
         counts = await open_counts(session=session, now=NOW)
         later = await open_counts(session=session, now=NOW + timedelta(days=30))
     assert times["receive"] == [0, 0]  # three done, the two most recent kept
     assert set(times) == set(procedure.sop.keys)
     # this year: the three completed cases' runs of every step (the open case has done none)
     assert len(year["receive"].took) == 3 and len(year["file_copy"].took) == 3
+    # the digest's bounded read: each step's two most recently done runs of the year
+    assert len(sampled["receive"].took) == 2 and len(sampled["file_copy"].took) == 2
     assert year["collect_input"].allowed == [10, 10, 10]  # two weeks of office days
     assert before == {}
     assert counts == {"receive": (1, 0)} and later == {"receive": (1, 1)}
