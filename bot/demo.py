@@ -265,6 +265,7 @@ async def play(lang: str, out: TextIO) -> None:
                 world.add_group(chat_id, title, members=list(world.users.values()),
                                 bot_member=True)
                 narrator.names[chat_id] = title
+            world.chats[AB_CHAT].bot_status = "administrator"  # AB lets the bot pin its board
             settings = Settings(
                 _env_file=None,
                 telegram_bot_token=TOKEN, telegram_base_url=tg.base_url, database_url=url,

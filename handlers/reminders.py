@@ -807,7 +807,9 @@ async def start_sweeping(application: object, services: Services, bot: ExtBot[An
         # `ikabot holidays` may have changed the gazette from another process
         services.procedure = await with_gazette(sessions=services.sessions,
                                                 procedure=services.procedure)
-        await sweeper.run()
+        # Woken, not awaited: a long sweep (a burst at Telegram's pace) takes the next tick's
+        # place by itself, and the scheduler never has two ticks running.
+        sweeper.wake()
 
     interval = services.settings.sweep_interval_seconds
     job_queue = application.job_queue  # type: ignore[attr-defined]
