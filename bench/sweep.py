@@ -27,7 +27,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -36,12 +35,11 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import psycopg
+from harness import InstantTelegram, create_pg, drop_pg  # bench/, beside this script
 from sqlalchemy import bindparam, insert, select, text, update
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 from telegram.ext import ExtBot
-from telegram.request import BaseRequest, RequestData
 
 from bot.domain.case import Case, Instrument, Level, Phase, Source, StepRun
 from bot.domain.deadlines import Procedure
@@ -205,55 +203,6 @@ async def seed(url: str, cases: int) -> dict[str, int]:
     finally:
         await engine.dispose()
     return totals
-
-
-# --- Telegram at the HTTP boundary ---------------------------------------------------------------
-
-
-class InstantTelegram(BaseRequest):
-    """Answers every Bot API call at once, as Telegram would answer it: no network, no waiting."""
-
-    def __init__(self) -> None:
-        self.sent = 0
-
-    async def initialize(self) -> None:
-        """Nothing to open."""
-
-    async def shutdown(self) -> None:
-        """Nothing to close."""
-
-    @property
-    def read_timeout(self) -> float | None:
-        """No timeouts: nothing waits."""
-        return None
-
-    async def do_request(self, url: str, method: str, request_data: RequestData | None = None,
-                         read_timeout: Any = None, write_timeout: Any = None,
-                         connect_timeout: Any = None, pool_timeout: Any = None
-                         ) -> tuple[int, bytes]:
-        """The result of the calls a sweep makes (getMe, sendMessage, sendPhoto, the board's)."""
-        name = url.rsplit("/", 1)[-1]
-        params = request_data.parameters if request_data else {}
-        if name == "getMe":
-            result: dict[str, Any] = {"id": 123456, "is_bot": True, "first_name": "IkaBot",
-                                      "username": "ikabot_bench_bot"}
-        elif name in ("sendMessage", "sendPhoto", "editMessageText"):
-            self.sent += 1
-            chat = int(str(params["chat_id"]))
-            result = {"message_id": self.sent, "date": int(time.time()),
-                      "chat": {"id": chat, "type": "supergroup" if chat < 0 else "private"},
-                      "text": str(params.get("text", ""))}
-        elif name == "getChat":
-            chat = int(str(params["chat_id"]))
-            result = {"id": chat, "type": "supergroup", "title": "chat", "accent_color_id": 0,
-                      "max_reaction_count": 11, "accepted_gift_types": {
-                          "unlimited_gifts": False, "limited_gifts": False,
-                          "unique_gifts": False, "premium_subscription": False}}
-        elif name == "pinChatMessage":
-            result = True  # type: ignore[assignment]
-        else:
-            result = {}
-        return 200, json.dumps({"ok": True, "result": result}).encode()
 
 
 # --- measuring -----------------------------------------------------------------------------------
@@ -420,23 +369,6 @@ async def measure(url: str, cases: int, due: int, repeat: int, idle_repeat: int
 # --- the databases -------------------------------------------------------------------------------
 
 
-def _libpq(url: URL) -> str:
-    return url.set(drivername="postgresql").render_as_string(hide_password=False)
-
-
-def _create_pg(server: str) -> URL:
-    base = make_url(server)
-    name = f"ikabot_bench_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(_libpq(base), autocommit=True) as connection:
-        connection.execute(f'CREATE DATABASE "{name}"'.encode())
-    return base.set(database=name)
-
-
-def _drop_pg(server: str, url: URL) -> None:
-    with psycopg.connect(_libpq(make_url(server)), autocommit=True) as connection:
-        connection.execute(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)'.encode())
-
-
 def _seed_in_child(url: str, cases: int) -> tuple[dict[str, int], float, float]:
     """Seed in a child process; its totals, seconds and peak RSS (MB)."""
     began = time.perf_counter()
@@ -455,14 +387,14 @@ def run(db: str, cases: int, due: int, repeat: int, idle_repeat: int, pg_url: st
         if db == "sqlite":
             url: URL = make_url(f"sqlite+aiosqlite:///{Path(folder) / 'bench.db'}")
         else:
-            url = _create_pg(pg_url)
+            url = create_pg(pg_url)
         shown = url.render_as_string(hide_password=False)
         try:
             totals, seconds, seed_rss = _seed_in_child(shown, cases)
             times, messages = asyncio.run(measure(shown, cases, due, repeat, idle_repeat))
         finally:
             if db == "postgresql":
-                _drop_pg(pg_url, url)
+                drop_pg(pg_url, url)
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return Figures(times, messages, rss, seed_rss, seconds, totals)
 
