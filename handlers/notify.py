@@ -17,7 +17,7 @@ from telegram import InlineKeyboardMarkup
 
 from bot.domain.case import Case, CaseStatus
 from bot.domain.clock import ExtensionState, extensions
-from bot.domain.reminders import Audience, NudgeKind
+from bot.domain.reminders import NudgeKind
 from bot.domain.sop import Capture
 from bot.i18n import Translator
 from bot.messages import step_heading
@@ -176,11 +176,6 @@ def _ending(case: Case, t: Translator) -> str:
     if case.status is CaseStatus.NOT_APPROVED:
         return t.gettext("The case is closed as not approved by top management.")
     return t.gettext("The case has been withdrawn.")
-
-
-def audience_of(row: Claimed) -> Audience:
-    """Who a message row was planned for, from its target."""
-    return Audience.APPROVERS if row.target.startswith("user:") else Audience.LEAD
 
 
 def life_message(row: Claimed, chat_id: int, case: Case, known: Known, services: Services,

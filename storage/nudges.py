@@ -238,14 +238,6 @@ async def renew(*, session: AsyncSession, ids: Sequence[int], holder: str,
                        .values(claimed_until=until))
 
 
-async def mark_sent(*, session: AsyncSession, ids: Sequence[int], message_id: int | None,
-                    now: datetime) -> None:
-    """Telegram has these nudges: never send them again."""
-    await session.exec(update(NudgeRow).where(col(NudgeRow.id).in_(list(ids)))
-                       .values(sent_at=now, message_id=message_id, claimed_until=None,
-                               last_error=None))
-
-
 async def mark_sent_each(*, session: AsyncSession, sent: Sequence[tuple[Sequence[int], int | None]],
                          now: datetime) -> None:
     """Several messages Telegram has, each (its rows' ids, its message id): one statement."""
