@@ -33,12 +33,9 @@ CLAIM_LOCK_KEY = int.from_bytes(b"ikanud", "big")
 
 def nudge_key(nudge: Nudge, target: str) -> str:
     """The unique key of ``nudge`` sent to ``target``."""
-    day = nudge.day.isoformat()
-    if nudge.kind is NudgeKind.BOARD:  # one a minute, not one a day
-        day += f"+{nudge.seq}"
-    parts = [nudge.ref or "-", nudge.step or "-", str(nudge.round), nudge.kind.value, day,
-             target]
-    if nudge.kind in SEQ_KEYED_KINDS:  # two requests for more time on one day are two
+    parts = [nudge.ref or "-", nudge.step or "-", str(nudge.round), nudge.kind.value,
+             nudge.day.isoformat(), target]
+    if nudge.kind in SEQ_KEYED_KINDS:  # two requests for more time, or boards, in one day
         parts.append(str(nudge.seq))
     return "|".join(parts)
 

@@ -59,9 +59,10 @@ MESSAGE_KINDS = frozenset({NudgeKind.CARD, NudgeKind.ASK, NudgeKind.DECIDED, Nud
 LASTING_KINDS = frozenset({NudgeKind.DECIDED, NudgeKind.REASON, NudgeKind.DOCUMENT,
                            NudgeKind.ENDING, NudgeKind.SLIP, NudgeKind.EXTENSION_ANSWER,
                            NudgeKind.RENEWAL})
-# Whose ``seq`` tells nudges of one step and day apart (the request they speak of).
-SEQ_KEYED_KINDS = frozenset({NudgeKind.EXTENSION_ASK, NudgeKind.EXTENSION_ANSWER,
-                             NudgeKind.VOTE})
+# Whose ``seq`` tells nudges of one step and day apart (the request they speak of; the
+# board's minute).
+SEQ_KEYED_KINDS = frozenset({NudgeKind.BOARD, NudgeKind.EXTENSION_ASK,
+                             NudgeKind.EXTENSION_ANSWER, NudgeKind.VOTE})
 # The reminders a step's clock owes: none while it waits on an outside party.
 CLOCK_KINDS = (NudgeKind.DUE_SOON, NudgeKind.DUE_TODAY, NudgeKind.OVERDUE, NudgeKind.ESCALATION)
 
