@@ -30,6 +30,7 @@ async def handled_so_far(bot: Bot, who: int) -> Message:
 async def test_an_edited_note_adds_nothing(bot: Bot) -> None:
     world, bkka = bot.world, CHATS["BKKA"]
     await seed_case(bot)
+    await world.wait_for_message(bkka, contains="Langkah 2")  # the outbox's card, sent apart
     sent = await world.send_text(bot.user(CHONG), f"/note {REF} KLN called today", chat=bkka)
     await world.wait_for_message(bkka, contains="Catatan ditambah")
     before = len(world.messages(bkka))
