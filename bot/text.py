@@ -1,7 +1,10 @@
-"""Typed text made safe to store and show: no NUL, no other control characters."""
+"""Typed text made safe to store and show (no NUL, no other control characters), and text
+measured as Telegram measures it."""
 
 from __future__ import annotations
 
+import html
+import re
 import unicodedata
 from typing import Any
 
@@ -46,3 +49,21 @@ def fit_file_name(name: str | None, *, fallback: str, limit: int) -> str:
         stem, extension = text, ""
     suffix = "…" + (f".{extension}" if extension else "")
     return stem[:limit - len(suffix)].rstrip() + suffix
+
+
+_TAG = re.compile(r"<[^>]*>")
+
+
+def telegram_length(text: str) -> int:
+    """How long Telegram counts plain text: in UTF-16 code units (an emoji is two)."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def plain_text(text: str) -> str:
+    """What an HTML message shows: its text without tags, entities read."""
+    return html.unescape(_TAG.sub("", text))
+
+
+def shown_length(text: str) -> int:
+    """How long Telegram counts an HTML message."""
+    return telegram_length(plain_text(text))

@@ -35,6 +35,7 @@ from bot.i18n import Translator
 from bot.messages import step_heading
 from bot.pace import Pace
 from bot.services import Services
+from bot.text import shown_length
 from handlers.cards import ab_division, division_name, due_line, due_text, esc, late_text
 from handlers.clock_cards import renewal_line, wait_line
 from handlers.drawing.chart_child import draw_digest_chart
@@ -579,22 +580,31 @@ async def _unreachable(bot: ExtBot[Any], services: Services, context: _Context, 
 # --- wording -----------------------------------------------------------------------------------
 
 Message = tuple[str, InlineKeyboardMarkup | None, list[Claimed]]
-MAX_TEXT = 3800  # under Telegram's 4096, with room for the heading
+MAX_TEXT = 4096  # Telegram's limit for a message, as shown (shown_length)
 MAX_BUTTONS = 100  # Telegram's limit for one message's inline keyboard
 
 
-@dataclass
+BRIEF_TITLE = 24  # characters of a title on a reminder's one-line form
+
+
+@dataclass(frozen=True)
 class _Block:
     """One case's lines and buttons (or the digest), to be packed into messages."""
 
     text: str
     buttons: list[list[InlineKeyboardButton]]
     rows: list[Claimed]
+    brief: str | None = None  # the case on one line, for a chat owed many
+    gap: str = "\n\n"  # what sets it apart from the block before
 
 
 def _messages(rows: list[Claimed], context: _Context, services: Services, t: Translator,
               now: datetime) -> list[Message]:
-    """As few messages as fit: every nudge due for one chat in one message, a button per case."""
+    """As few messages as fit: every nudge due for one chat in one message, a button per case.
+
+    When the cases' full lines would take more than one message, each case is told on one
+    line instead, so that a chat with 50 due cases gets one message with its 100 buttons.
+    """
     per_case: dict[str, list[Claimed]] = defaultdict(list)
     blocks: list[_Block] = []
     for row in rows:
@@ -606,24 +616,29 @@ def _messages(rows: list[Claimed], context: _Context, services: Services, t: Tra
             blocks.append(_Block("", [], case_rows))
             continue
         blocks.append(_Block(_line(case, case_rows, context, services, t, now),
-                             _buttons(case, case_rows, t), case_rows))
+                             _buttons(case, case_rows, t), case_rows,
+                             _brief(case, case_rows, services, t, now)))
     digests = [row for row in rows if row.kind is NudgeKind.DIGEST]
     if digests:
         blocks.append(_Block(_digest(context, services, t, now), [], digests))
     heading = t.gettext("<b>ikabot reminders</b>")
+    if shown_length(heading) + sum(shown_length(b.text) + 2 for b in blocks) > MAX_TEXT:
+        blocks = [_Block(b.brief, b.buttons, b.rows, gap="\n") if b.brief else b
+                  for b in blocks]
     messages: list[Message] = []
-    text = heading
+    text, size = heading, shown_length(heading)
     buttons: list[list[InlineKeyboardButton]] = []
     part: list[Claimed] = []
     for block in blocks:
-        full = (len(text) + len(block.text) > MAX_TEXT
-                or _count(buttons) + _count(block.buttons) > MAX_BUTTONS)
-        if full and part:
+        length = shown_length(block.text) + len(block.gap)
+        if part and (size + length > MAX_TEXT
+                     or _count(buttons) + _count(block.buttons) > MAX_BUTTONS):
             messages.append((_said(text, heading), InlineKeyboardMarkup(buttons)
                              if buttons else None, part))
-            text, buttons, part = heading, [], []
+            text, size, buttons, part = heading, shown_length(heading), [], []
         if block.text:
-            text += "\n\n" + block.text
+            text += ("\n\n" if text == heading else block.gap) + block.text
+            size += length
         buttons += block.buttons
         part += block.rows
     if part:
@@ -674,6 +689,34 @@ def _line(case: Case, rows: list[Claimed], context: _Context, services: Services
     else:
         head = t.gettext("Due soon: {due}.")
     return "\n".join([title, step, head.format(division=lead, due=due, late=late)])
+
+
+def _brief(case: Case, rows: list[Claimed], services: Services, t: Translator, now: datetime
+           ) -> str | None:
+    """The case on one line: reference, step, what is due, the title's start. None where only
+    the full lines say enough (a wait, a renewal)."""
+    run = case.current_run
+    kinds = {row.kind for row in rows}
+    if run is None or kinds & {NudgeKind.WAITING, NudgeKind.RENEWAL}:
+        return None
+    procedure = services.procedure
+    late = late_text(run, t, procedure, now)
+    if NudgeKind.DECISION in kinds:
+        state = t.gettext("awaits your Ya or Tidak")
+    elif NudgeKind.ESCALATION in kinds:
+        state = t.gettext("{late}, not reported by {division}").format(
+            late=late or t.gettext("overdue"), division=case.lead_division)
+    elif NudgeKind.OVERDUE in kinds:
+        state = late or t.gettext("overdue")
+    elif NudgeKind.DUE_TODAY in kinds:
+        state = t.gettext("due today")
+    else:
+        state = t.gettext("due {date}").format(
+            date=t.format_date(procedure.calendar.local_date(run.due_at), "medium"))
+    title = case.title if len(case.title) <= BRIEF_TITLE else (
+        case.title[:BRIEF_TITLE - 1].rstrip() + "…")
+    step = t.gettext("Step {number}").format(number=procedure.sop.number(run.key))
+    return " · ".join([f"<b>{esc(case.ref)}</b>", step, esc(state), esc(title)])
 
 
 def _buttons(case: Case, rows: list[Claimed], t: Translator) -> list[list[InlineKeyboardButton]]:

@@ -8,20 +8,17 @@ from telegram import CallbackQuery, Update
 from telegram.error import BadRequest, Forbidden
 
 from bot.context import IkaContext
+from bot.text import telegram_length
 
 log = logging.getLogger(__name__)
 
 MAX_ALERT = 200  # characters (UTF-16 code units, as Telegram counts them)
 
 
-def _length(text: str) -> int:
-    return len(text.encode("utf-16-le")) // 2
-
-
 def _shortened(text: str) -> str:
     """``text`` cut to fit an alert, with an ellipsis."""
     cut = text
-    while _length(cut) > MAX_ALERT - 1:
+    while telegram_length(cut) > MAX_ALERT - 1:
         cut = cut[:-1]
     return cut.rstrip() + "…"
 
@@ -48,7 +45,7 @@ async def answer_query(query: CallbackQuery, context: IkaContext, text: str | No
                        alert: bool = True) -> None:
     """Answer a tap with ``text``, as an alert; one too long for an alert is answered briefly
     and sent in full to the person's private chat."""
-    if text is None or _length(text) <= MAX_ALERT:
+    if text is None or telegram_length(text) <= MAX_ALERT:
         await _answer(query, text, alert=alert and text is not None)
         return
     try:

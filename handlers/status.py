@@ -43,6 +43,7 @@ from bot.messages import (
     status_label,
     step_heading,
 )
+from bot.text import plain_text, shown_length, telegram_length
 from handlers import reports
 from handlers.cards import (
     decision_line,
@@ -72,23 +73,15 @@ DONE_PAGE = 20  # buttons on a page of /done
 TITLE_CHARS = (100, 60, 30)  # how much of a title a list shows, shorter if a page is too long
 _REF = re.compile(r"IKA-\d{4}-\d{1,6}")
 
-_TAG = re.compile(r"<[^>]*>")
-
 ICON_DONE, ICON_REFUSED, ICON_CURRENT, ICON_LATE, ICON_WAITING, ICON_AHEAD = (
     "✅", "✖️", "▶️", "🔴", "⏳", "▫️")
-
-
-def shown_length(text: str) -> int:
-    """How long Telegram counts an HTML message: its text without tags, in UTF-16 units."""
-    plain = html.unescape(_TAG.sub("", text))
-    return len(plain.encode("utf-16-le")) // 2
 
 
 def _split_line(line: str, budget: int) -> list[str]:
     """A line too long for a page, as plain pieces that each fit (its markup is dropped)."""
     pieces, piece, size = [], "", 0
-    for char in html.unescape(_TAG.sub("", line)):
-        width = len(char.encode("utf-16-le")) // 2
+    for char in plain_text(line):
+        width = telegram_length(char)
         if size + width > budget:
             pieces.append(esc(piece))
             piece, size = "", 0

@@ -318,6 +318,12 @@ async def test_bad_buttons_and_bad_markup_are_refused(bot: Bot, alice: User) -> 
     long_data = InlineKeyboardMarkup([[InlineKeyboardButton("x", callback_data="d" * 65)]])
     with pytest.raises(BadRequest, match="Button_data_invalid"):
         await bot.send_message(alice.id, "x", reply_markup=long_data)
+    hundred = [[InlineKeyboardButton(f"{row}.{col}", callback_data=f"{row}.{col}")
+                for col in range(2)] for row in range(50)]
+    await bot.send_message(alice.id, "x", reply_markup=InlineKeyboardMarkup(hundred))
+    one_more = [*hundred, [InlineKeyboardButton("101", callback_data="101")]]
+    with pytest.raises(BadRequest, match="Reply markup is too long"):
+        await bot.send_message(alice.id, "x", reply_markup=InlineKeyboardMarkup(one_more))
     with pytest.raises(BadRequest, match="Can't parse entities: unsupported start tag"):
         await bot.send_message(alice.id, "1 < 2", parse_mode=ParseMode.HTML)
     with pytest.raises(BadRequest, match="character '.' is reserved"):

@@ -6,7 +6,8 @@ import html
 import re
 
 from bot.i18n import load_translators
-from handlers.status import Listing, page_markup, paginate, shown_length
+from bot.text import shown_length
+from handlers.status import Listing, page_markup, paginate
 
 TAGS = re.compile(r"<[^>]*>")
 

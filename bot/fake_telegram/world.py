@@ -30,6 +30,7 @@ TELEGRAM_SERVICE_ID = 777000  # the sender of a channel post forwarded to its di
 MAX_MESSAGE_LENGTH = 4096
 MAX_CAPTION_LENGTH = 1024
 MAX_CALLBACK_DATA_BYTES = 64
+MAX_INLINE_BUTTONS = 100  # buttons in one message's inline keyboard
 MAX_CALLBACK_ANSWER_LENGTH = 200
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024
 MAX_PHOTO_BYTES = 10 * 1024 * 1024  # sendPhoto: at most 10 MB, width + height at most 10000
@@ -1562,6 +1563,8 @@ class World:
             return markup  # a reply keyboard, ForceReply or ReplyKeyboardRemove: kept as sent
         if not isinstance(rows, list) or not all(isinstance(row, list) for row in rows):
             raise _bad("can't parse inline keyboard button: InlineKeyboardButton must be an Object")
+        if sum(len(row) for row in rows) > MAX_INLINE_BUTTONS:
+            raise _bad("reply markup is too long")
         for row in rows:
             for button in row:
                 _check_inline_button(button)
