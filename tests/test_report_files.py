@@ -156,6 +156,20 @@ async def test_csv_has_the_same_rows_as_the_cases_sheet(
     assert ms_rows[0][0] == "Rujukan"
 
 
+async def test_a_title_typed_as_a_formula_stays_text_in_the_workbook_and_the_csv(
+        sessions: Sessions, org: OrgSummary) -> None:
+    typed = '=HYPERLINK("http://example.invalid","klik")'
+    await _store(sessions, PROC, lambda case: replace(case, title=typed))
+    await _store(sessions, PROC, lambda case: replace(case, title="#N/A"))
+    _, book = await _workbook(sessions, EN)
+    sheet = load_workbook(io.BytesIO(book))["Cases"]
+    assert [(sheet[f"B{n}"].value, sheet[f"B{n}"].data_type) for n in (2, 3)] == [
+        (typed, "s"), ("#N/A", "s")]
+    _, data = await _workbook(sessions, EN, fmt="csv")
+    rows = list(csv.reader(io.StringIO(data.decode(CSV_ENCODING))))
+    assert [row[1] for row in rows[1:]] == ["'" + typed, "#N/A"]
+
+
 async def test_no_cases_is_no_file_and_the_filter_seam_narrows(
         sessions: Sessions, org: OrgSummary) -> None:
     assert await _workbook(sessions, EN) == (0, b"")
@@ -190,6 +204,12 @@ def test_timeline_png_of_a_refused_round_a_holiday_and_an_open_step() -> None:
                          "collect_input")
     assert render_timeline(timeline(other, PROC, NOW), PROC.sop, EN) != png
     assert render_timeline(pic, PROC.sop, MS) != png  # the words are the chat's language
+
+
+def test_a_title_with_dollar_signs_is_drawn_as_typed() -> None:
+    """matplotlib reads "$…$" as mathematics, and fails on some: a title is plain text."""
+    case = replace(registered(PROC, NOW), title=r"Dana $5 juta \frac{ dan $2 juta")
+    assert _size(render_timeline(timeline(case, PROC, NOW), PROC.sop, EN))[0] > 0
 
 
 def test_the_timeline_grows_with_its_steps() -> None:

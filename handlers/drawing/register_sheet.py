@@ -23,6 +23,7 @@ from bot.messages import (
 from handlers.drawing.workbook_process import SheetSpec, Value
 
 CSV_ENCODING = "utf-8-sig"  # with a byte-order mark: Excel then reads it as UTF-8
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 @dataclass(frozen=True)
@@ -116,7 +117,13 @@ class RegisterCsv:
         self._writer.writerow([t.gettext(c.header) for c in CASE_COLUMNS])
 
     def add_case(self, values: Sequence[Value]) -> None:
-        """A row: dates as ISO 8601 (2026-09-01)."""
-        self._writer.writerow(["" if v is None else v.isoformat() if isinstance(v, date) else v
-                               for v in values])
+        """A row: dates as ISO 8601 (2026-09-01), typed text never read as a formula."""
+        self._writer.writerow(["" if v is None else v.isoformat() if isinstance(v, date)
+                               else _as_text(v) if isinstance(v, str) else v for v in values])
+
+
+def _as_text(value: str) -> str:
+    """Text a spreadsheet would run as a formula ("=…", "+…", "-…", "@…") kept as text, with
+    the quote Excel itself uses for that (OWASP's advice against CSV injection)."""
+    return "'" + value if value.startswith(FORMULA_STARTS) else value
 

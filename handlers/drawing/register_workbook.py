@@ -27,6 +27,7 @@ from handlers.drawing.workbook_process import Rows, SheetSpec, Value
 
 DATE_FORMAT = "dd/mm/yyyy"
 MOMENT_FORMAT = "dd/mm/yyyy hh:mm"
+AS_FORMULA = ("=", "#")  # what openpyxl would take for a formula or an error code
 
 
 class RegisterWorkbook:
@@ -69,6 +70,11 @@ class RegisterWorkbook:
                 # a date is a day number in Excel: midnight of it, shown without the time
                 cell.value = value if moment else datetime.combine(value, time())
                 cells.append(cell)
+            elif isinstance(value, str) and value.startswith(AS_FORMULA):
+                # typed text stays text: a title "=HYPERLINK(…)" is no formula, "#N/A" no error
+                text = WriteOnlyCell(sheet, value=value)
+                text.data_type = "s"
+                cells.append(text)
             else:
                 cells.append(value)
         sheet.append(cells)

@@ -92,8 +92,9 @@ def render_timeline(pic: Timeline, sop: Sop, t: Translator) -> bytes:
         lambda x, _: t.format_date(EPOCH + timedelta(days=int(round(x))), "d MMM")))
     axes.tick_params(axis="x", labelsize=9)
     axes.grid(axis="x", color="#dddddd", linewidth=0.6, zorder=0)
+    # a typed title is text as typed: matplotlib would read "$…$" in it as mathematics
     axes.set_title(textwrap.shorten(f"{pic.ref} · {pic.title}", 70, placeholder="…"),
-                   fontsize=12, loc="left")
+                   fontsize=12, loc="left", parse_math=False)
     figure.legend(
         handles=[Patch(color=ON_TIME, label=t.gettext("Done on time")),
                  Patch(color=OPEN, alpha=0.55, label=t.gettext("Under way")),
