@@ -16,7 +16,7 @@ import os
 import socket
 import time
 import uuid
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -47,6 +47,7 @@ from storage.cases import OpenSteps, documents_by_id, load_cases, open_steps
 from storage.gazette import with_gazette
 from storage.models import Division, User
 from storage.nudges import (
+    PER_CHAT,
     Claimed,
     any_due,
     claim_due,
@@ -152,7 +153,8 @@ async def _claim(services: Services, holder: str, now: datetime,
                 row.nudge(planner.audience(row.kind, row.step)))]
             await plan(session=session, nudges=following, now=now)
         claimed.extend(batch)
-        full = len({row.target for row in batch}) >= CLAIM_BATCH
+        per_chat = Counter(row.target for row in batch)
+        full = len(per_chat) >= CLAIM_BATCH or max(per_chat.values(), default=0) >= PER_CHAT
         if full or all(n.at > now for n in following):
             return claimed, full
 

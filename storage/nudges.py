@@ -158,16 +158,21 @@ def _pending(now: datetime | BindParameter[datetime],
     return pending if kinds is None else and_(pending, col(NudgeRow.kind).in_(kinds))
 
 
+PER_CHAT = 200  # a chat's nudges in one claim: four full messages (50 cases each) or more
+
+
 async def claim_due(*, session: AsyncSession, now: datetime, holder: str, lease: timedelta,
-                    limit: int = 100, kinds: Sequence[str] | None = None) -> list[Claimed]:
+                    limit: int = 100, kinds: Sequence[str] | None = None,
+                    per_chat: int = PER_CHAT) -> list[Claimed]:
     """Claim what is due by ``now`` and free, whole chats at a time, in the caller's transaction.
 
-    The ``limit`` chats whose nudges fell due first are claimed with every nudge due for them,
-    so that a chat's nudges go out together, in one message. Claims are made one at a time (an
-    advisory lock held until the caller commits on PostgreSQL, the write transaction on SQLite)
-    so that two sweepers never split a chat between them; a row some other transaction holds
-    (a change dropping it) is skipped, not waited for. ``kinds`` narrows the claim (outside
-    office hours only the messages changes cause go out).
+    The ``limit`` chats whose nudges fell due first are claimed with every nudge due for them
+    (up to ``per_chat`` each, the earliest: a claim is bounded, whatever an outage left due),
+    so that a chat's nudges go out together, in as few messages as hold them. Claims are made
+    one at a time (an advisory lock held until the caller commits on PostgreSQL, the write
+    transaction on SQLite) so that two sweepers never split a chat between them; a row some
+    other transaction holds (a change dropping it) is skipped, not waited for. ``kinds``
+    narrows the claim (outside office hours only the messages changes cause go out).
     """
     connection = await session.connection()
     if connection.dialect.name == "postgresql":
@@ -178,8 +183,14 @@ async def claim_due(*, session: AsyncSession, now: datetime, holder: str, lease:
     targets = sorted((await session.exec(first)).all())
     if not targets:
         return []
+    place = func.row_number().over(partition_by=col(NudgeRow.target),
+                                   order_by=(col(NudgeRow.due_at), col(NudgeRow.id)))
+    ranked = (select(col(NudgeRow.id).label("id"), place.label("place"))
+              .where(_pending(now, kinds), col(NudgeRow.target).in_(targets)).subquery())
     statement = (select(NudgeRow)
-                 .where(_pending(now, kinds), col(NudgeRow.target).in_(targets))
+                 .where(_pending(now, kinds),  # checked again on a row another change touched
+                        col(NudgeRow.id).in_(select(ranked.c.id)
+                                             .where(ranked.c.place <= per_chat)))
                  .order_by(col(NudgeRow.due_at), col(NudgeRow.id))
                  .with_for_update(skip_locked=True))
     rows = (await session.exec(statement)).all()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import insert
@@ -33,10 +34,11 @@ async def _due(engine: AsyncEngine, chats: int, each: int) -> None:
         await connection.execute(insert(SQLModel.metadata.tables["nudges"]), rows)
 
 
-async def _claim(sessions: Sessions, holder: str, limit: int) -> list[Claimed]:
+async def _claim(sessions: Sessions, holder: str, limit: int, per_chat: int = 200
+                 ) -> list[Claimed]:
     async with sessions() as session, session.begin():
         return await claim_due(session=session, now=NOW, holder=holder, lease=LEASE,
-                               limit=limit)
+                               limit=limit, per_chat=per_chat)
 
 
 async def test_a_claim_takes_every_nudge_due_for_the_chats_it_takes(
@@ -66,3 +68,19 @@ async def test_two_sweepers_claiming_at_once_never_split_a_chat(engine: AsyncEng
         await other.dispose()
     assert len(a) + len(b) == 200 and not {r.id for r in a} & {r.id for r in b}
     assert not {r.target for r in a} & {r.target for r in b}  # no chat in both
+
+
+async def test_a_claim_takes_at_most_per_chat_nudges_of_a_chat_the_earliest_first(
+        engine: AsyncEngine, sessions: Sessions) -> None:
+    """However much an outage left due, a claim (and every statement it makes) is bounded."""
+    await _due(engine, chats=2, each=7)
+    first = await _claim(sessions, "a", limit=100, per_chat=3)
+    assert Counter(row.target for row in first) == {"division:D0": 3, "division:D1": 3}
+    for target in ("division:D0", "division:D1"):
+        mine = [row.due_at for row in first if row.target == target]
+        assert len(mine) == 3 and max(mine) < NOW - timedelta(minutes=6)  # the earliest three
+    second = await _claim(sessions, "b", limit=100, per_chat=3)
+    third = await _claim(sessions, "c", limit=100, per_chat=3)
+    assert [len(second), len(third)] == [6, 2]
+    assert len({row.id for row in first + second + third}) == 14
+    assert await _claim(sessions, "d", limit=100, per_chat=3) == []
