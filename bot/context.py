@@ -8,6 +8,7 @@ from telegram.ext import Application, CallbackContext, ExtBot
 
 from bot.i18n import Translator
 from bot.services import Services
+from bot.text import clean
 from storage.models import Division, User
 
 if TYPE_CHECKING:
@@ -46,6 +47,16 @@ class IkaContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], d
         self.user: User | None = None
         self.chat_division: Division | None = None
         self._translator: Translator | None = None
+
+    @property
+    def args(self) -> list[str] | None:
+        """A command's words, cleaned of NUL and other control characters (bot.text.clean):
+        nothing typed after a command reaches the database or a reply uncleaned."""
+        return self._args
+
+    @args.setter
+    def args(self, words: list[str] | None) -> None:
+        self._args = None if words is None else [w for w in map(clean, words) if w]
 
     @property
     def services(self) -> Services:

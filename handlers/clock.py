@@ -27,6 +27,7 @@ from bot.domain.sop import WaitParty
 from handlers.acting import perform
 from handlers.cards import esc
 from handlers.clock_cards import party_label
+from handlers.replies import answer_tap
 
 REF = re.compile(r"IKA-\d{4}-\d{3,6}", re.IGNORECASE)
 # What officers type for each party, in either language.
@@ -84,11 +85,9 @@ async def ask_more_time(update: Update, context: IkaContext) -> None:
     query = update.callback_query
     button = decode(query.data if query else None)
     if query is None or not isinstance(button, AskMoreTime):
-        if query is not None:
-            await query.answer(context.t.gettext("This button is no longer valid."),
-                               show_alert=True)
+        await answer_tap(update, context, context.t.gettext("This button is no longer valid."))
         return
-    await query.answer()
+    await answer_tap(update, context)
     if query.message is not None:
         await context.bot.send_message(query.message.chat.id, _extend_usage(context, button.ref))
 
@@ -99,16 +98,15 @@ async def answer_more_time(update: Update, context: IkaContext) -> None:
     button = decode(query.data if query else None)
     t = context.t
     if query is None or not isinstance(button, AnswerMoreTime):
-        if query is not None:
-            await query.answer(t.gettext("This button is no longer valid."), show_alert=True)
+        await answer_tap(update, context, t.gettext("This button is no longer valid."))
         return
     result = await perform(context, button.ref,
                            AnswerExtension(button.step, button.seq, button.grant))
-    if isinstance(result, str):
-        await query.answer(result, show_alert=True)
+    if isinstance(result, str):  # a refusal, however long, reaches the person in full
+        await answer_tap(update, context, result)
         return
     said = t.gettext("Recorded: Lulus.") if button.grant else t.gettext("Recorded: Tolak.")
-    await query.answer(said)
+    await answer_tap(update, context, said, alert=False)
     if query.message is not None and context.user is not None:
         text = getattr(query.message, "text_html", None) or ""
         decided = (t.gettext("Lulus: granted by {name}.") if button.grant

@@ -101,7 +101,8 @@ def _postgres_database(postgres_server: URL) -> Iterator[URL]:
         _drop_database(postgres_server, url)
 
 
-def _empty_postgres(url: URL) -> None:
+def empty_postgres(url: URL) -> None:
+    """Every table of the test database emptied, its sequences restarted."""
     tables = ", ".join(f'"{t}"' for t in SQLModel.metadata.tables)
     with _pg_admin(url) as connection:
         connection.execute(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
@@ -139,7 +140,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> URL:
         shutil.copyfile(request.getfixturevalue("_sqlite_template"), path)
         return _sqlite_url(path)
     url: URL = request.getfixturevalue("_postgres_database")
-    _empty_postgres(url)
+    empty_postgres(url)
     return url
 
 

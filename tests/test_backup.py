@@ -21,7 +21,7 @@ from storage.leader import AnotherInstance, sole_instance
 from storage.migrate import upgrade
 from storage.models import CaseRow
 from storage.org import import_org
-from tests.conftest import ORG_EXAMPLE, _empty_postgres
+from tests.conftest import ORG_EXAMPLE, empty_postgres
 from tests.test_cli import ikabot
 from tests.test_storage_cases import Clock, Sessions, register, walk
 
@@ -206,7 +206,7 @@ async def test_a_backup_missing_a_document_fails(tmp_path: Path, procedure: Proc
 @pytest.fixture
 def postgres_url(_postgres_database: URL) -> URL:
     """The session's PostgreSQL database, emptied."""
-    _empty_postgres(_postgres_database)
+    empty_postgres(_postgres_database)
     return _postgres_database
 
 

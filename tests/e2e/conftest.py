@@ -8,6 +8,7 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
+from sqlalchemy.engine import URL
 
 from bot.app import build_application, serving
 from bot.context import IkaApplication
@@ -19,6 +20,7 @@ from storage.db import make_engine, session_factory
 from storage.migrate import upgrade
 from storage.org import import_org
 from tests.builders import KL
+from tests.conftest import empty_postgres
 
 TOKEN = "123456:TEST-token-for-the-fake-api"
 ORG_FILE = Path(__file__).parents[2] / "org.example.toml"
@@ -66,12 +68,24 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-async def stage(tmp_path: Path, clock: Clock, monkeypatch: pytest.MonkeyPatch
-                ) -> AsyncIterator[Stage]:
+def stage_database(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The stage's database URL: a SQLite file; the PostgreSQL test database, emptied, for a
+    test parametrized ``@pytest.mark.parametrize("stage_database", ["postgresql"],
+    indirect=True)``."""
+    if getattr(request, "param", "sqlite") == "postgresql":
+        database: URL = request.getfixturevalue("_postgres_database")
+        empty_postgres(database)
+        return database.render_as_string(hide_password=False)
+    return f"sqlite+aiosqlite:///{tmp_path / 'ikabot.db'}"
+
+
+@pytest.fixture
+async def stage(stage_database: str, tmp_path: Path, clock: Clock,
+                monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Stage]:
     """The stage with ikabot not running: a test that stops and restarts ikabot serves it
     itself, ``async with serving(build_application(stage.settings, clock=stage.clock))``."""
     monkeypatch.chdir(tmp_path)  # no stray .env or ikabot.db from the developer's tree
-    url = f"sqlite+aiosqlite:///{tmp_path / 'ikabot.db'}"
+    url = stage_database
     engine = make_engine(url)
     await upgrade(engine)
     await import_org(ORG_FILE, session_factory=session_factory(engine))

@@ -22,7 +22,7 @@ from storage.db import make_engine, session_factory
 from storage.leader import Leadership
 from storage.migrate import upgrade
 from storage.org import import_org
-from tests.conftest import _empty_postgres
+from tests.conftest import empty_postgres
 from tests.e2e.conftest import ORG_FILE, TOKEN
 from tests.test_cli import _clean_env
 
@@ -146,7 +146,7 @@ async def test_ikabot_run_webhook_serves_healthz_until_sigterm(tmp_path: Path) -
 @pytest.fixture
 def postgres_url(_postgres_database: URL) -> URL:
     """The session's PostgreSQL database, emptied."""
-    _empty_postgres(_postgres_database)
+    empty_postgres(_postgres_database)
     return _postgres_database
 
 
