@@ -16,6 +16,7 @@ from bot.i18n import LANGUAGES, CatalogError, load_translators
 from bot.settings import Settings
 from bot.tomlfile import TomlFileError
 from storage.db import safe_url
+from storage.leader import sqlite_file
 
 TELEGRAM_TIMEOUT = 10.0  # seconds: a monitoring probe must not hang
 
@@ -38,6 +39,10 @@ async def check_database(settings: Settings) -> Result:
     from storage.migrate import current_revision, head_revision, known_revision
 
     where = safe_url(settings.database_url)
+    database = sqlite_file(settings.database_url)
+    if database is not None and not database.exists():  # opening it would make an empty one
+        return Result("database", False, f"{where}: no such file (run `ikabot db upgrade` or "
+                                         "`ikabot run` to create it)")
     try:
         revision = await current_revision(settings.database_url)
     except (DBAPIError, OSError) as exc:
@@ -75,10 +80,15 @@ def check_sop(settings: Settings) -> Result:
 
 
 def check_documents(settings: Settings) -> Result:
-    """The documents directory exists (or can be made) and a file can be written in it."""
+    """The documents directory exists and a file can be written in it. A check makes nothing:
+    a missing directory (a volume not mounted) fails rather than being made."""
     path = settings.documents_dir
+    if path.exists() and not path.is_dir():
+        return Result("documents", False, f"{path} is not a directory")
+    if not path.exists():
+        return Result("documents", False, f"{path} does not exist (create it, or start "
+                                          "`ikabot run` once, which makes it)")
     try:
-        path.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile(dir=path, prefix=".ikabot-check-"):
             pass
     except OSError as exc:

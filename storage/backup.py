@@ -257,6 +257,16 @@ def _has_data(path: Path) -> bool:
                    for t in tables)
 
 
+def _same(manifest: Manifest, counts: dict[str, int], revision: str | None, *,
+          restored: bool = False) -> None:
+    """BackupError unless a database holds the rows and the schema the manifest says."""
+    if counts != manifest.counts or revision != manifest.schema_revision:
+        which = "the restored database" if restored else "the backup's database (nothing " \
+                                                         "was restored)"
+        raise BackupError(f"{which} does not hold what the manifest says "
+                          f"({counts} != {manifest.counts})")
+
+
 def _restore_sqlite(copy: Path, database: Path) -> None:
     """Write the backup's database over ``database`` with the backup API (WAL-safe)."""
     try:
@@ -290,14 +300,16 @@ async def restore(*, source: Path, database_url: str | URL, documents_dir: Path,
         where = "PostgreSQL" if database is None else "SQLite"
         raise BackupError(f"this is a {manifest.backend} backup and DATABASE_URL is {where}: "
                           "restore it where it came from")
+    if not force and any(_files(documents_dir)):
+        raise BackupError(f"DOCUMENTS_DIR {documents_dir} is not empty: pass --force to "
+                          "overwrite")
     if database is None:
-        if not force and any(_files(documents_dir)):
-            raise BackupError(f"DOCUMENTS_DIR {documents_dir} is not empty: pass --force to "
-                              "overwrite")
         copied = _restore_documents(source, documents_dir, manifest)
         notes.append(f"{copied} documents restored into {documents_dir}; restore the "
                      "database itself with pg_restore from your pg_dump file")
         return Outcome(manifest, notes)
+    # The copy holds what the manifest says before anything is written over.
+    _same(manifest, *(await asyncio.to_thread(_read_copy, source / DATABASE_FILE))[:2])
     database.parent.mkdir(parents=True, exist_ok=True)
     with sole_instance(database_url):
         if not force and _has_data(database):
@@ -305,9 +317,7 @@ async def restore(*, source: Path, database_url: str | URL, documents_dir: Path,
                               "with the backup")
         _restore_sqlite(source / DATABASE_FILE, database)
         counts, revision, _ = await asyncio.to_thread(_read_copy, database)
-    if counts != manifest.counts or revision != manifest.schema_revision:
-        raise BackupError(f"the restored database does not hold what the manifest says "
-                          f"({counts} != {manifest.counts})")
+    _same(manifest, counts, revision, restored=True)
     copied = _restore_documents(source, documents_dir, manifest)
     notes.append(f"{sum(counts.values())} rows and {copied} documents restored")
     if revision != head_revision():

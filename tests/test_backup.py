@@ -163,8 +163,12 @@ async def test_restore_refuses_a_database_with_data_unless_forced(
     await backup(database_url=url, documents_dir=documents, target=tmp_path / "bk")
     second = await _case_with_document(sessions, procedure, Clock(), documents, 2)
     with pytest.raises(BackupError, match="already holds data: pass --force"):
-        await restore(source=tmp_path / "bk", database_url=url, documents_dir=documents)
+        await restore(source=tmp_path / "bk", database_url=url, documents_dir=tmp_path / "new")
+    with pytest.raises(BackupError, match="DOCUMENTS_DIR .* is not empty: pass --force"):
+        await restore(source=tmp_path / "bk", database_url=tmp_path.as_uri().replace(
+            "file://", "sqlite+aiosqlite:///") + "/fresh.db", documents_dir=documents)
     assert await _refs(sessions) == [first, second]
+    assert not (tmp_path / "fresh.db").exists() and not (tmp_path / "new").exists()
 
     await restore(source=tmp_path / "bk", database_url=url, documents_dir=documents, force=True)
     assert await _refs(sessions) == [first]  # the live engine reads the restored file

@@ -38,6 +38,7 @@ def _status(lines: list[str]) -> dict[str, str]:
 
 async def _ready(tmp_path: Path) -> dict[str, str]:
     await upgrade(f"sqlite+aiosqlite:///{tmp_path / 'ikabot.db'}")
+    (tmp_path / "documents").mkdir()
     return {"TELEGRAM_BOT_TOKEN": TOKEN}
 
 
@@ -70,6 +71,7 @@ async def test_a_database_one_revision_behind_fails(tmp_path: Path) -> None:
     previous = ScriptDirectory.from_config(alembic_config()).get_revision(head).down_revision
     assert isinstance(previous, str)
     await upgrade(f"sqlite+aiosqlite:///{tmp_path / 'ikabot.db'}", previous)
+    (tmp_path / "documents").mkdir()
     async with FakeTelegram(TOKEN) as tg:
         status, lines, output = await check(tmp_path, TELEGRAM_BASE_URL=tg.base_url,
                                             TELEGRAM_BOT_TOKEN=TOKEN)
@@ -83,10 +85,25 @@ async def test_an_unwritable_documents_dir_fails(tmp_path: Path) -> None:
     (tmp_path / "blocker").write_text("a file where a directory should be")
     async with FakeTelegram(TOKEN) as tg:
         status, lines, output = await check(tmp_path, TELEGRAM_BASE_URL=tg.base_url,
-                                            DOCUMENTS_DIR="blocker/documents", **settings)
+                                            DOCUMENTS_DIR="blocker", **settings)
     assert status == 1
     assert _status(lines) == {**dict.fromkeys(WHAT, "ok"), "documents": "FAIL"}
-    assert "cannot write in blocker/documents" in output
+    assert "blocker is not a directory" in output
+
+
+async def test_a_check_makes_nothing_a_missing_database_or_documents_dir_fails(
+        tmp_path: Path) -> None:
+    """A probe changes nothing: no empty database, no documents directory on an unmounted
+    volume's mount point."""
+    async with FakeTelegram(TOKEN) as tg:
+        status, lines, output = await check(tmp_path, TELEGRAM_BASE_URL=tg.base_url,
+                                            TELEGRAM_BOT_TOKEN=TOKEN)
+    assert status == 1
+    assert _status(lines) == {**dict.fromkeys(WHAT, "ok"), "database": "FAIL",
+                              "documents": "FAIL"}
+    assert "ikabot.db: no such file (run `ikabot db upgrade`" in output
+    assert "documents does not exist" in output
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
 
 
 async def test_a_bad_setting_and_an_unreachable_database_fail(tmp_path: Path) -> None:

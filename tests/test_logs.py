@@ -67,3 +67,21 @@ def test_a_bad_log_setting_is_named(tmp_path: Path) -> None:
     assert result.stderr.startswith("ikabot: invalid setting LOG_LEVEL")
     fine = ikabot(tmp_path, "db", "upgrade", LOG_LEVEL="debug", LOG_FORMAT="JSON")
     assert fine.returncode == 0, fine.stderr
+
+
+def test_an_update_that_fails_is_logged_with_its_case() -> None:
+    from datetime import UTC, datetime
+
+    from telegram import CallbackQuery, Chat, Message, Update, User
+
+    from handlers.errors import case_of
+
+    person, chat = User(2001, "Chong", False), Chat(-1001, "supergroup")
+    moment = datetime(2026, 9, 1, tzinfo=UTC)
+    typed = Message(1, moment, chat, from_user=person, text="/note IKA-2026-0042 KLN called")
+    tapped = Update(2, callback_query=CallbackQuery("q", person, "chat", data="rp:1:IKA-2026-007:x",
+                                                    message=typed))
+    assert case_of(Update(1, message=typed)) == "IKA-2026-0042"
+    assert case_of(tapped) == "IKA-2026-007"  # the button names it first
+    assert case_of(Update(3, message=Message(3, moment, chat, text="/help"))) is None
+    assert case_of("not an update") is None
