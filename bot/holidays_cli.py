@@ -81,7 +81,7 @@ async def _run(args: argparse.Namespace, settings: Any) -> str:
             _, moved = await set_day(sessions=sessions, procedure=procedure, day=day,
                                      name=name, holiday=holiday, by=None, now=now)
             said = f"{day.isoformat()} is a working day now."
-        lines = [said, f"{len(moved)} due date(s) moved."]
+        lines = [said, f"{len(moved)} due date{'' if len(moved) == 1 else 's'} moved."]
         lines += [f"  {m.ref} {m.step}: "
                   f"{m.before.astimezone(calendar.tz).date().isoformat()} -> "
                   f"{m.after.astimezone(calendar.tz).date().isoformat()}" for m in moved]

@@ -13,7 +13,7 @@ def test_holidays_add_list_and_remove(tmp_path: Path) -> None:
     added = ikabot(tmp_path, "holidays", "add", "2026-12-28", "Cuti Peristiwa")
     assert added.returncode == 0, added.stderr
     assert "Gazetted 2026-12-28 'Cuti Peristiwa'" in added.stdout
-    assert "0 due date(s) moved" in added.stdout  # no case is open
+    assert "0 due dates moved" in added.stdout  # no case is open
     with sqlite3.connect(tmp_path / "ikabot.db") as connection:
         rows = connection.execute("SELECT day, name, holiday FROM gazetted_days").fetchall()
         logged = connection.execute("SELECT kind FROM events WHERE case_id IS NULL").fetchall()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import ssl
 from types import TracebackType
 from typing import Any
 
@@ -138,11 +139,12 @@ class FakeTelegram:
     as tg: ...`."""
 
     def __init__(self, token: str | None = None, *, world: World | None = None,
-                 port: int = 0) -> None:
+                 port: int = 0, tls: ssl.SSLContext | None = None) -> None:
         if world is not None and token is not None and token != world.token:
             raise ValueError("give the token or a World built with it, not two tokens")
         self.world = world or World(token or "123:TEST")
         self.port = port  # 0: any free port
+        self.tls = tls  # served over HTTPS with this context, as Telegram is
         self._server: tornado.httpserver.HTTPServer | None = None
 
     @property
@@ -150,7 +152,7 @@ class FakeTelegram:
         """Where the server listens, e.g. http://127.0.0.1:54321."""
         if self._server is None:
             raise RuntimeError("the fake Telegram is not running")
-        return f"http://127.0.0.1:{self.port}"
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
 
     @property
     def bot_base_url(self) -> str:
@@ -173,7 +175,7 @@ class FakeTelegram:
         )
         sockets = tornado.netutil.bind_sockets(self.port, "127.0.0.1")
         self.port = sockets[0].getsockname()[1]
-        self._server = tornado.httpserver.HTTPServer(app)
+        self._server = tornado.httpserver.HTTPServer(app, ssl_options=self.tls)
         self._server.add_sockets(sockets)
 
     async def stop(self) -> None:

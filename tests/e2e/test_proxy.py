@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import shutil
+import ssl
+import subprocess
 import sys
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
 from bot.app import build_application, serving
-from tests.e2e.conftest import Stage
+from bot.fake_telegram import FakeTelegram
+from storage.migrate import upgrade
+from tests.e2e.conftest import TOKEN, Stage
 from tests.proxies import HttpProxy, Socks5Proxy
 from tests.test_cli import _clean_env, ikabot
 
@@ -31,6 +37,7 @@ async def test_the_bot_reaches_telegram_through_the_proxy(
 
 
 async def test_check_reaches_telegram_through_the_proxy(tmp_path: Path, stage: Stage) -> None:
+    (tmp_path / "documents").mkdir(exist_ok=True)
     async with HttpProxy() as proxy:
         process = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "bot", "check", cwd=tmp_path, env=_clean_env(
@@ -43,6 +50,38 @@ async def test_check_reaches_telegram_through_the_proxy(tmp_path: Path, stage: S
     assert process.returncode == 0, out.decode() + err.decode()
     assert "through TELEGRAM_PROXY" in out.decode()
     assert proxy.methods() == ["getMe"]
+
+
+def _certificate(folder: Path) -> tuple[Path, ssl.SSLContext]:
+    """A self-signed certificate for 127.0.0.1 (openssl's own tool); the server's context."""
+    cert, key = folder / "telegram.pem", folder / "telegram.key"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                    "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+                    "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    return cert, context
+
+
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl command")
+async def test_https_to_telegram_goes_through_the_proxys_connect_tunnel(tmp_path: Path) -> None:
+    """As with the real api.telegram.org: the proxy opens a tunnel and sees no request in it."""
+    cert, context = _certificate(tmp_path)
+    (tmp_path / "documents").mkdir()
+    async with FakeTelegram(TOKEN, tls=context) as tg, HttpProxy() as proxy:
+        url = f"sqlite+aiosqlite:///{tmp_path / 'ikabot.db'}"
+        await upgrade(url)
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot", "check", cwd=tmp_path, env=_clean_env(
+                TELEGRAM_BOT_TOKEN=TOKEN, TELEGRAM_BASE_URL=tg.base_url,
+                TELEGRAM_PROXY=proxy.url, DATABASE_URL=url, SSL_CERT_FILE=str(cert)),
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        out, err = await asyncio.wait_for(process.communicate(), timeout=120)
+        calls, base_url = [method for method, _ in tg.world.requests], tg.base_url
+    assert process.returncode == 0, out.decode() + err.decode()
+    assert base_url.startswith("https://") and "through TELEGRAM_PROXY" in out.decode()
+    assert proxy.requests == [f"CONNECT 127.0.0.1:{urlsplit(base_url).port}"]
+    assert calls == ["getMe"]  # it reached Telegram, inside the tunnel
 
 
 def test_a_proxy_setting_is_checked_without_showing_its_password(tmp_path: Path) -> None:
