@@ -48,7 +48,7 @@ class Words:
 WORDS = {
     "ms": Words(
         finale=("Langkah 9", "Kes selesai", "Ya: diluluskan oleh KSU",
-                "Tidak: tidak diluluskan oleh KSU"),
+                "Keputusan Tidak oleh KSU"),
         clock=("(Khamis, 27 Ogos 2026, 10.00 pagi)", "(Khamis, 3 September 2026, 9.00 pagi)"),
         taps="menekan [", private="(peribadi)", groups=("Kumpulan AB", "Kumpulan BKKA"),
         protected="(dilindungi: tidak boleh dimajukan atau disimpan)",

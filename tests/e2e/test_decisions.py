@@ -43,7 +43,7 @@ async def test_tidak_with_a_reason_then_revise_and_resubmit(bot: Bot) -> None:
     await world.wait_for_message(KSU, contains="Terima kasih")
 
     # The division hears the decision, with revise / close buttons, then the reason.
-    told = await world.wait_for_message(bkka, contains="Tidak: tidak diluluskan")
+    told = await world.wait_for_message(bkka, contains="Keputusan Tidak oleh")
     await world.wait_for_message(bkka, contains="Perlu ulasan PUU dahulu.")
     case = await _case(bot)
     assert case.phase is Phase.REFUSED and case.decisions[0].reason == "Perlu ulasan PUU dahulu."
@@ -73,7 +73,7 @@ async def test_tidak_then_close(bot: Bot) -> None:
     await _tap(bot, TKSU, await world.wait_for_message(TKSU, contains=REF), "Tidak")
     await world.send_text(bot.user(TKSU), "/skip")
     await world.wait_for_message(TKSU, contains="tanpa sebab")
-    told = await world.wait_for_message(bkka, contains="Tidak: tidak diluluskan")
+    told = await world.wait_for_message(bkka, contains="Keputusan Tidak oleh")
     await _tap(bot, CHONG, told, "Tutup kerana tidak diluluskan")
     await world.wait_for_message(CHATS["AB"], contains="Kes ditutup")
     assert (await _case(bot)).status is CaseStatus.NOT_APPROVED

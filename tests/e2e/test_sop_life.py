@@ -206,7 +206,7 @@ async def test_a_sulit_case_is_protected_and_its_title_stays_in_its_chats(bot: B
     await seed_case(bot)
     await world.wait_for_message(BKKA, contains="Langkah 2")
     await world.send_text(bot.user(AMINAH), f"/classify {REF} Sulit", chat=AB)
-    await world.wait_for_message(AB, contains="kini berperingkat Sulit")
+    await world.wait_for_message(AB, contains="kini dikelaskan sebagai Sulit")
     sent = len(world.messages(BKKA))
     await world.send_text(bot.user(CHONG), f"/extend {REF} 5 Menunggu ulasan AGC", chat=BKKA)
     ask = await world.wait_for_message(AB, contains="memohon lanjutan")
@@ -261,7 +261,7 @@ async def test_a_sulit_cases_outcome_document_is_not_passed_on(bot: Bot) -> None
             procedure=services.procedure))
     services.wake_outbox()
     await world.send_text(bot.user(AMINAH), f"/classify {REF} Sulit", chat=AB)
-    await world.wait_for_message(AB, contains="kini berperingkat Sulit")
+    await world.wait_for_message(AB, contains="kini dikelaskan sebagai Sulit")
     card = await world.wait_for_message(BKKA, contains="Langkah 8")
     await _tap(bot, CHONG, card, "✅ Laporkan selesai")
     await world.wait_for_message(CHONG, contains="fail")
@@ -295,7 +295,7 @@ async def test_every_approver_decides_and_each_card_shows_who_has(stage: Stage,
             assert shown.buttons  # the others still decide on it
         assert (await _case(bot)).current_step == "minit_cerai"
         await _tap(bot, TKSU, _now(bot, tksu_card), "Tidak")
-        await world.wait_for_message(CHATS["BKKA"], contains="Tidak: tidak diluluskan oleh TKSU")
+        await world.wait_for_message(CHATS["BKKA"], contains="Keputusan Tidak oleh TKSU")
         assert [d.approved for d in (await _case(bot)).decisions] == [False]
 
 

@@ -154,7 +154,7 @@ async def test_one_case_step_by_step(bot: Bot) -> None:
     assert refused[0].startswith("✖️ Langkah 3:")
     assert "Minit Cerai dikemukakan pada 10 September 2026, 4.00 petang oleh Mohd Faizal" \
         " bin Hassan" in refused
-    assert refused[-2:] == ["Tidak: tidak diluluskan oleh KSU (Ketua Setiausaha), "
+    assert refused[-2:] == ["Keputusan Tidak oleh KSU (Ketua Setiausaha), "
                             "11 September 2026, 10.00 pagi.", "Sebab: Perlu ulasan JPN"]
     assert approved[0].startswith("✅ Langkah 3:") and approved[0].endswith("(pusingan 2)")
     assert approved[-1].startswith("Ya: diluluskan oleh TKSU (Timbalan Ketua Setiausaha)")
