@@ -117,7 +117,8 @@ class Narrator:
         self.out, self.t = out, t
         self.names: dict[int, str] = {}
         self.events: list[tuple[int, str]] = []
-        """(chat, "sent" | "edited") for each message of the bot, as it happens."""
+        """(chat, "sent" | "edited") for each message of the bot, as it happens; a picture
+        sent is also (chat, "photo")."""
 
     def chat(self, chat_id: int) -> str:
         return self.names.get(chat_id, str(chat_id))
@@ -138,9 +139,13 @@ class Narrator:
         if event == "deleted":
             return
         self.events.append((message.chat.id, event))
+        if message.photo is not None and event == "sent":
+            self.events.append((message.chat.id, "photo"))
         verb = "bot ✎" if event == "edited" else "bot"
         print(f"\n  [{verb} → {self.chat(message.chat.id)}]", file=self.out)
         text = message.text or message.caption or ""
+        if message.photo is not None:
+            text = f"🖼 {text}"
         if message.document is not None:
             name = message.document.file_name or ""
             shown = (self.t.gettext("📎 {name} (protected: it cannot be forwarded or saved)")
@@ -206,14 +211,16 @@ class Player:
         await self.world.send_document(user, name, content, "application/pdf")
         await self._answered(start, sent, ())
 
-    async def later(self, sent: Sequence[int]) -> None:
-        """Nobody acts: wait for what the bot sends by itself (the reminders)."""
-        await self._answered(self._mark(), sent, ())
+    async def later(self, sent: Sequence[int], photos: Sequence[int] = ()) -> None:
+        """Nobody acts: wait for what the bot sends by itself (the reminders, and the
+        pictures that follow them, drawn a moment later)."""
+        await self._answered(self._mark(), sent, (), photos)
 
     def _mark(self) -> int:
         return len(self.narrator.events)
 
-    async def _answered(self, start: int, sent: Sequence[int], edited: Sequence[int]) -> None:
+    async def _answered(self, start: int, sent: Sequence[int], edited: Sequence[int],
+                        photos: Sequence[int] = ()) -> None:
         """Wait until the bot has sent (and edited) what the act calls for, then falls quiet.
 
         The messages are awaited as they appear, whichever way the bot sends them (at once, or
@@ -221,9 +228,9 @@ class Player:
         """
         def enough() -> bool:
             seen = self.narrator.events[start:]
-            return all(seen.count((chat, "sent")) >= list(sent).count(chat) for chat in sent) \
-                and all(seen.count((chat, "edited")) >= list(edited).count(chat)
-                        for chat in edited)
+            return all(seen.count((chat, kind)) >= list(chats).count(chat)
+                       for kind, chats in (("sent", sent), ("edited", edited),
+                                           ("photo", photos)) for chat in chats)
 
         await self.world.wait_for(enough, timeout=WAIT,
                                   what=f"the bot's messages to {list(sent)} (edits {list(edited)})")
@@ -321,7 +328,7 @@ async def _script(p: Player, narrator: Narrator, clock: DemoClock) -> None:
 
     clock.moment = REMINDER_MORNING
     narrator.scene(next(scenes), clock())
-    await p.later(sent=[LEAD_CHAT, AB_CHAT])
+    await p.later(sent=[LEAD_CHAT, AB_CHAT], photos=[AB_CHAT])  # the digest's chart too
 
     narrator.scene(next(scenes), clock())
     today = clock().strftime("%d/%m/%Y")  # the office's date, as typed

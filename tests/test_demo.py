@@ -231,3 +231,6 @@ def test_the_story_plays_tidak_revision_ya_and_the_overdue_reminder_in_order(
     scene = max(i for i, turn in enumerate(story[:overdue]) if turn.kind == "scene")
     assert words.clock[1] in story[scene].text
     assert not [turn for turn in story[scene:escalation] if turn.kind == "person"]
+    # the digest's chart, drawn a moment after its text, is shown in the same scene
+    chart = first("🖼", where=ab)
+    assert escalation < chart and not [t for t in story[scene:chart] if t.kind == "person"]
