@@ -66,9 +66,11 @@ async def create_invite(
                     name=name, created_by=created_by, created_at=now, expires_at=now + ttl)
     session.add(invite)
     await session.flush()  # the id, for the event
+    # No name in the events: the audit trail outlives an erasure (storage.people.forget_user),
+    # so a person is named only on the invitation's row, which an erasure clears.
     session.add(EventRow(at=now, actor_id=created_by, kind="invite_created",
                          data={"invite": invite.id, "role": role.value, "division": division,
-                               "name": name, "expires_at": invite.expires_at.isoformat()}))
+                               "expires_at": invite.expires_at.isoformat()}))
     return code, invite
 
 
@@ -116,6 +118,6 @@ async def redeem_invite(
     session.add(EventRow(at=now, actor_id=telegram_id, kind="user_registered",
                          data={"invite": invite.id, "invited_by": invite.created_by,
                                "role": invite.role, "division": invite.division_code,
-                               "name": invite.name, "language": language}))
+                               "language": language}))
     await session.flush()
     return user, invite

@@ -87,9 +87,9 @@ async def forget_user(*, sessions: async_sessionmaker[AsyncSession], telegram_id
     Removed: their user row (name, language, role), their conversation drafts and chat data,
     and their name on the invitation they used; reminders still owed to them are dropped.
     Kept: the case history (steps done, decisions, documents, events), where they appear as a
-    bare Telegram id; events are append-only and are never edited, so the name written in the
-    event that registered them stays in the audit trail. The erasure is itself an event, naming
-    nobody but the id.
+    bare Telegram id: no event names a person (events are append-only and never edited; those
+    written by ikabot 0.1.0's invitations did, and keep the name). The erasure is itself an
+    event, naming nobody but the id.
     """
     erased = Erasure(telegram_id)
     async with sessions() as session, session.begin():
