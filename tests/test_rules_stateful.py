@@ -8,9 +8,10 @@ from hypothesis import event, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
+from bot.domain.absence import Absence, BadAbsence, approvers_on, away_on, check_absence
 from bot.domain.case import CaseStatus
 from bot.domain.clock import ExtensionState, extensions, waiting, waits
-from bot.domain.reminders import CLOCK_KINDS, SEQ_KEYED_KINDS, Nudge, NudgeKind
+from bot.domain.reminders import CLOCK_KINDS, SEQ_KEYED_KINDS, Audience, Nudge, NudgeKind
 from bot.domain.rules import (
     AddNote,
     AnswerExtension,
@@ -53,6 +54,7 @@ from tests.builders import (
 
 PROC = procedure()
 KEYS = PROC.sop.keys
+APPROVERS = (MANAGER.user_id, MANAGER_2.user_id)
 START = date(2026, 8, 3)
 
 actors = st.sampled_from([AB, ADMIN, MANAGER, MANAGER_2, OFFICER, OTHER_OFFICER, VIEWER])
@@ -110,6 +112,7 @@ class CaseMachine(RuleBasedStateMachine):
         self.log: list[Event] = list(outcome.events)
         self.deepest = 0
         self.pending: dict[tuple[object, ...], Nudge] = {}  # the outbox, as storage keeps it
+        self.absences: list[Absence] = []
         self.keep(outcome.nudges, outcome.drops)
 
     def keep(self, nudges, drops) -> None:  # type: ignore[no-untyped-def]
@@ -176,6 +179,19 @@ class CaseMachine(RuleBasedStateMachine):
                 self.nothing_chases_a_waiting_or_done_step()
         self.act(ResumeWait(key), OFFICER, hours)
 
+    @rule(who=st.sampled_from(APPROVERS), start=st.integers(min_value=-3, max_value=30),
+          length=st.integers(min_value=-1, max_value=20))
+    def away(self, who: int, start: int, length: int) -> None:
+        """An approver records an absence (the other acts for them), if it is one they may."""
+        first = self.now.date() + timedelta(days=start)
+        absence = Absence(who, first, first + timedelta(days=length),
+                          next(a for a in APPROVERS if a != who))
+        try:
+            check_absence(absence, today=self.now.date(), approvers=APPROVERS)
+        except BadAbsence:
+            return
+        self.absences.append(absence)
+
     @rule(approve=st.booleans(), back_to=st.sampled_from(["collect_input", "minit_cerai", None]))
     def progress(self, approve: bool, back_to: str | None) -> None:
         """Do what the current step expects, by its right owner, so runs get deep."""
@@ -227,6 +243,18 @@ class CaseMachine(RuleBasedStateMachine):
         if run is not None and waiting(run) is not None:  # AB is still reminded that it waits
             assert any(n.kind is NudgeKind.WAITING and n.step == run.key
                        for n in self.pending.values())
+
+    @invariant()
+    def an_approver_away_gets_no_card_and_someone_in_does(self) -> None:
+        for nudge in self.pending.values():
+            if nudge.audience is not Audience.APPROVERS:
+                continue
+            chosen = approvers_on(nudge.day, APPROVERS, self.absences)
+            if len(chosen) < len(APPROVERS):
+                event("an approver's card or chase due while they are away")
+            assert all(away_on(self.absences, u, nudge.day) is None for u in chosen)
+            if any(away_on(self.absences, u, nudge.day) is None for u in APPROVERS):
+                assert chosen, "an approver is in, yet nobody gets the Ya/Tidak card"
 
     @invariant()
     def the_log_accounts_for_every_change(self) -> None:
