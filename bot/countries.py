@@ -238,6 +238,8 @@ def named(text: str) -> list[str]:
             found[owner] = 0
         elif prefix:
             found.setdefault(owner, 2)
+    if not found:
+        return []
     ranked = sorted(found.items(), key=lambda pair: (pair[1], pair[0]))
     return [code for code, _ in sorted(_resolve(query, ranked), key=lambda pair: pair[1])]
 
