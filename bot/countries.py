@@ -3,13 +3,17 @@
 CLDR (through Babel) knows every country in Malay and English; Malaysia writes a few of them
 differently ("Palestin", not "Wilayah Palestin"), and officers type short and old names ("UK",
 "Cina", "Viet Nam") that CLDR does not list. A typed name finds one country, asks which of
-several was meant, or suggests the closest names (difflib) when nothing matches.
+several was meant, or suggests the closest names (difflib) when nothing matches. A name typed
+whole wins over the names it is part of ("Ireland", not "…Northern Ireland"). In a /status
+filter (``named``) only whole names, aliases, codes and starts of four letters or more count,
+so that ordinary words ("dan", "all", "the") are never taken for a country.
 """
 
 from __future__ import annotations
 
 import difflib
 import unicodedata
+from bisect import bisect_left
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
@@ -22,12 +26,31 @@ NOT_COUNTRIES = frozenset(
     {"AC", "CP", "DG", "EA", "EU", "EZ", "IC", "QO", "TA", "UN", "XA", "XB", "ZZ"}
 )
 
+# ISO 3166 codes of dependent territories (neither UN members nor observer states): when a name
+# is a state's and part of a territory's ("Samoa", "American Samoa"), the state is meant.
+TERRITORIES = frozenset({
+    "AI", "AQ", "AS", "AW", "AX", "BL", "BM", "BQ", "BV", "CC", "CK", "CW", "CX", "EH", "FK",
+    "FO", "GF", "GG", "GI", "GL", "GP", "GS", "GU", "HK", "HM", "IM", "IO", "JE", "KY", "MF",
+    "MO", "MP", "MQ", "MS", "NC", "NF", "NU", "PF", "PM", "PN", "PR", "RE", "SH", "SJ", "SX",
+    "TC", "TF", "TK", "UM", "VG", "VI", "WF", "YT",
+})
+
+# Words that name a form of state rather than a place: "Republik Dominica" (the Dominican
+# Republic) does not make "Dominica" a name of two countries; "Guinea-Bissau" does for "Guinea".
+FORM_WORDS = frozenset({
+    "republic", "republik", "of", "the", "democratic", "demokratik", "people", "s", "rakyat",
+    "federal", "federation", "persekutuan", "kingdom", "state", "states", "negara", "islamic",
+})
+
+MIN_PREFIX = 4  # letters a filter word needs before it may stand for the start of a name
+
 # Where Malaysia's usage (Wisma Putra's lists, KDN's letters) differs from CLDR's name.
 NAMES: Mapping[str, Mapping[str, str]] = {
     "ms": {
         "BN": "Brunei Darussalam",
         "CD": "Republik Demokratik Congo",
         "CG": "Republik Congo",
+        "CZ": "Republik Czech",
         "HK": "Hong Kong",
         "MM": "Myanmar",
         "MO": "Macau",
@@ -54,6 +77,7 @@ ALIASES: Mapping[str, tuple[str, ...]] = {
            "People's Republic of China", "PRC"),
     "CD": ("DR Congo", "DRC", "Congo Kinshasa"),
     "CG": ("Congo Brazzaville",),
+    "CZ": ("Czech", "Czech Republic", "Czechia", "Republik Czech"),
     "GB": ("UK", "Britain", "Great Britain", "Britain Raya", "United Kingdom",
            "United Kingdom of Great Britain and Northern Ireland"),
     "KP": ("North Korea", "Korea Utara", "DPRK"),
@@ -73,8 +97,9 @@ SUGGESTIONS = 4  # at most this many closest names offered when nothing matches
 
 
 def fold(text: str) -> str:
-    """Lower case, no accents, words of letters and digits: "Côte d’Ivoire" -> "cote d ivoire"."""
-    decomposed = unicodedata.normalize("NFKD", text)
+    """Lower case, no accents or dots, words of letters and digits: "Côte d’Ivoire" -> "cote d
+    ivoire", "U.K." -> "uk"."""
+    decomposed = unicodedata.normalize("NFKD", text.replace(".", ""))
     plain = "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
     return " ".join("".join(c if c.isalnum() else " " for c in plain).split())
 
@@ -93,6 +118,11 @@ class _Entry:
     code: str
     names: tuple[str, ...]
     aliases: tuple[str, ...]
+
+    @property
+    def sovereign(self) -> bool:
+        """False for a dependent territory."""
+        return self.code not in TERRITORIES
 
 
 @lru_cache(maxsize=1)
@@ -114,9 +144,21 @@ def _index() -> tuple[_Entry, ...]:
     )
 
 
+@lru_cache(maxsize=1)
+def _by_code() -> Mapping[str, _Entry]:
+    return {entry.code: entry for entry in _index()}
+
+
+@lru_cache(maxsize=1)
+def _typed_names() -> tuple[tuple[str, str], ...]:
+    """(folded name or alias, code) of every country, sorted by name: looked up by bisection."""
+    return tuple(sorted({(name, entry.code) for entry in _index()
+                         for name in entry.names + entry.aliases}))
+
+
 def is_country(code: str) -> bool:
     """True for a country's ISO code that ikabot knows."""
-    return any(entry.code == code for entry in _index())
+    return code in _by_code()
 
 
 def _rank(query: str, entry: _Entry) -> int | None:
@@ -134,19 +176,72 @@ def _rank(query: str, entry: _Entry) -> int | None:
     return None
 
 
-def _has_words(query: str, entry: _Entry) -> bool:
-    """Whether ``query`` appears as whole words in one of the country's names ("Guinea")."""
-    return any(f" {query} " in f" {name} " for name in entry.names + entry.aliases)
+def _holds(query: str, name: str) -> bool:
+    """Whether ``name`` is ``query`` with a word of a place beside it ("guinea bissau")."""
+    padded = f" {name} "
+    if f" {query} " not in padded:
+        return False
+    return any(word not in FORM_WORDS for word in padded.replace(f" {query} ", " ", 1).split())
+
+
+def _alike(query: str, code: str) -> list[str]:
+    """The other states whose own names hold ``query`` as a place's name ("Guinea")."""
+    return [entry.code for entry in _index()
+            if entry.code != code and entry.sovereign
+            and any(_holds(query, name) for name in entry.names)]
+
+
+def _resolve(query: str, found: list[tuple[str, int]]) -> list[tuple[str, int]]:
+    """Of the countries ``query`` matched, the ones it stands for: an alias or an exact name
+    (a state's before a territory's) wins over every partial match, unless other states bear
+    the same name beside a word of their own ("Guinea", "Sudan": then all of them)."""
+    by_alias = [entry.code for entry in _index() if query in entry.aliases]
+    if len(by_alias) == 1:
+        return [(by_alias[0], 0)]
+    exact = [code for code, rank in found if rank == 0]
+    exact = [code for code in exact if _by_code()[code].sovereign] or exact
+    if len(exact) == 1:
+        return [(exact[0], 0)] + [(code, 1) for code in _alike(query, exact[0])]
+    if exact:
+        return [(code, 0) for code in exact]
+    return found
 
 
 def find(text: str) -> list[tuple[str, int]]:
-    """(code, rank) of every country whose name matches ``text``, best rank first."""
+    """(code, rank) of the countries ``text`` stands for as typed at intake, best rank first:
+    one when it names one, several when it may mean any of them, none when nothing matches."""
     query = fold(text)
     if not query:
         return []
     found = [(entry.code, rank) for entry in _index()
              if (rank := _rank(query, entry)) is not None]
-    return sorted(found, key=lambda pair: pair[1])
+    return sorted(_resolve(query, found), key=lambda pair: pair[1])
+
+
+def named(text: str) -> list[str]:
+    """The codes a /status filter word stands for, as ``find`` gives them but strictly: a whole
+    name or alias, a code typed in capitals ("KE", never "ke"), or the start of names of at
+    least MIN_PREFIX letters ("Kore" for both Koreas). One is meant; several ask."""
+    query = fold(text)
+    if not query:
+        return []
+    typed = _typed_names()
+    found: dict[str, int] = {}
+    code = text.strip()
+    if len(code) == 2 and code.isupper() and is_country(code):
+        found[code] = 0
+    prefix = len(query.replace(" ", "")) >= MIN_PREFIX
+    for name, owner in typed[bisect_left(typed, (query, "")):]:
+        if not name.startswith(query):
+            break
+        if name == query:
+            found[owner] = 0
+        elif prefix:
+            found.setdefault(owner, 2)
+    if not found:
+        return []
+    ranked = sorted(found.items(), key=lambda pair: (pair[1], pair[0]))
+    return [code for code, _ in sorted(_resolve(query, ranked), key=lambda pair: pair[1])]
 
 
 @dataclass(frozen=True)
@@ -162,24 +257,16 @@ def lookup(text: str) -> Lookup:
     """The country ``text`` names, or the ones it may mean (best first), or the closest names.
 
     One country is taken when the text is an alias, or the only country it names exactly with
-    no other country bearing the same words ("Guinea" asks: Guinea-Bissau, Papua New Guinea…).
+    no other state bearing the same name beside a word of its own ("Guinea" asks:
+    Guinea-Bissau, Papua New Guinea…), or the only country it matches at all.
     """
-    query = fold(text)
-    if not query:
-        return Lookup()
-    by_alias = [entry.code for entry in _index() if query in entry.aliases]
-    if len(by_alias) == 1:
-        return Lookup(country=by_alias[0])
-    found = find(text)
-    exact = [code for code, rank in found if rank == 0]
-    entries = {entry.code: entry for entry in _index()}
-    alike = [code for code, _ in found
-             if code not in exact and _has_words(query, entries[code])]
-    if (len(exact) == 1 and not alike) or len(found) == 1:
-        return Lookup(country=(exact or [found[0][0]])[0])
+    found = [code for code, _ in find(text)]
+    if len(found) == 1:
+        return Lookup(country=found[0])
     if found:
-        return Lookup(choices=tuple(code for code, _ in found))
-    return Lookup(suggestions=_closest(query))
+        return Lookup(choices=tuple(found))
+    query = fold(text)
+    return Lookup(suggestions=_closest(query)) if query else Lookup()
 
 
 def _closest(query: str) -> tuple[str, ...]:

@@ -21,6 +21,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from bot.callbacks import Page, Report, decode, encode, pattern
 from bot.context import IkaContext
+from bot.countries import named
 from bot.domain.case import Actor, Case, Phase, Role, StepRun
 from bot.domain.case_filter import (
     CLOSED,
@@ -71,6 +72,8 @@ DONE = "done"  # Page.what for the open steps /done offers
 LIST_PAGE = 12  # cases on a page of a list: with titles cut to TITLE_CHARS, always fits
 DONE_PAGE = 20  # buttons on a page of /done
 TITLE_CHARS = (100, 60, 30)  # how much of a title a list shows, shorter if a page is too long
+CHOICE_BUTTONS = 8  # meanings offered for a word that may mean several things
+MAX_CHOICE_ROWS = 40  # and for all such words (a message takes 100 buttons)
 _REF = re.compile(r"IKA-\d{4}-\d{1,6}")
 
 ICON_DONE, ICON_REFUSED, ICON_CURRENT, ICON_LATE, ICON_WAITING, ICON_AHEAD = (
@@ -492,10 +495,35 @@ def _unknown_line(unknown: Sequence[str], t: Translator) -> str:
     return t.gettext("Not understood, and left out: {words}").format(words=words)
 
 
+def _left_out(parsed: Parsed, t: Translator, procedure: Procedure, org: Org
+              ) -> tuple[list[str], list[list[InlineKeyboardButton]]]:
+    """What the answer says of the words a filter did not take, and the meanings to tap."""
+    lines = [_unknown_line(parsed.not_understood, t)] if parsed.not_understood else []
+    rows: list[list[InlineKeyboardButton]] = []
+    for choice in parsed.choices:
+        # describe() escapes for HTML; a button's text is plain
+        meanings = sorted(((html.unescape(describe(alone, t, procedure, org.divisions)), found)
+                           for alone, found in zip(choice.options(CaseFilter()),
+                                                   choice.options(parsed.filter), strict=True)),
+                          key=lambda meaning: meaning[0])[:CHOICE_BUTTONS]
+        lines.append(t.gettext("“{word}” may mean {options}: tap the one you mean.").format(
+            word=esc(choice.word[:40]),
+            options=esc(t.format_list([label for label, _ in meanings], style="or"))))
+        if len(choice.values) > len(meanings):
+            lines.append(t.gettext("Not in the list? Type more of its name."))
+        rows.extend([InlineKeyboardButton(_clip(label, 60), callback_data=encode(
+            Page(_what(found, procedure), 0)))] for label, found in meanings)
+    if parsed.replaced:
+        lines.append(t.gettext(
+            "Only the last word for the same thing is kept; left out: {words}").format(
+            words=", ".join(f"“{esc(w[:40])}”" for w in parsed.replaced[:10])))
+    return lines, rows[:MAX_CHOICE_ROWS]
+
+
 def read_filter(words: Sequence[str], t: Translator, procedure: Procedure, org: Org) -> Parsed:
     """The filter typed after /status (country names in Malay or English)."""
     return parse_filter(words, divisions=org.lead_divisions(), steps=procedure.sop.keys,
-                        countries=t.find_countries)
+                        countries=named)
 
 
 async def show_status(update: Update, context: IkaContext) -> None:
@@ -516,6 +544,12 @@ async def show_status(update: Update, context: IkaContext) -> None:
         return
     org = await context.services.org.get()
     parsed = read_filter(words, t, procedure, org)
+    notes, options = _left_out(parsed, t, procedure, org)
+    if parsed.choices and parsed.filter.is_default:
+        # Nothing to list yet: only which of the meanings was meant.
+        await message.reply_text(paginate(["\n".join(notes)], PAGE_LIMIT)[0],
+                                 reply_markup=InlineKeyboardMarkup(options))
+        return
     if parsed.unknown and parsed.filter.is_default:
         # Nothing understood: most likely a mistyped reference.
         text = _no_case(" ".join(words).upper(), t)
@@ -524,10 +558,12 @@ async def show_status(update: Update, context: IkaContext) -> None:
         await message.reply_text(text)
         return
     text, markup = await list_answer(context, parsed.filter, 0)
-    if parsed.unknown:
-        text = _unknown_line(parsed.unknown, t) + "\n\n" + text
+    if notes:
+        text = "\n".join(notes) + "\n\n" + text
         if shown_length(text) > PAGE_LIMIT:
             text = paginate([text], PAGE_LIMIT)[0]
+    if options:
+        markup = InlineKeyboardMarkup([*options, *(markup.inline_keyboard if markup else ())])
     await message.reply_text(text, reply_markup=markup)
 
 

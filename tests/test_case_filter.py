@@ -4,19 +4,18 @@ from __future__ import annotations
 
 import pytest
 
+from bot.countries import named
 from bot.domain.case import CaseStatus, Instrument, Level
-from bot.domain.case_filter import CLOSED, CaseFilter, from_token, parse_filter
+from bot.domain.case_filter import CLOSED, CaseFilter, Choice, from_token, parse_filter
 from bot.domain.sop import load_sop
-from bot.i18n import load_translators
 
 STEPS = load_sop().keys
 NUMBERS = {key: n for n, key in enumerate(STEPS, start=1)}
-MALAY = load_translators("ms").get("ms")
 
 
 def parse(text: str):  # type: ignore[no-untyped-def]
     return parse_filter(text.split(), divisions=["BKKA", "BPI", "BDP"], steps=STEPS,
-                        countries=MALAY.find_countries)
+                        countries=named)
 
 
 def test_no_words_is_every_open_case() -> None:
@@ -57,6 +56,82 @@ def test_words_nothing_knows_are_handed_back_in_order() -> None:
 
 def test_a_later_word_replaces_an_earlier_one() -> None:
     assert parse("BKKA BPI").filter == CaseFilter(division="BPI")
+    # ... and the earlier one is handed back, so the answer can say it was left out
+    assert parse("BKKA BPI").replaced == ("BKKA",)
+    assert parse("Jepun lewat Korea Selatan").replaced == ("Jepun",)
+    assert parse("ditutup selesai 2025 2026").replaced == ("ditutup", "2025")
+    assert parse("Jepun Japan JP lewat overdue").replaced == ()  # the same value again
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("BKKA dan lewat", CaseFilter(division="BKKA", overdue=True)),
+    ("Jepun, BKKA, lewat", CaseFilter(country="JP", division="BKKA", overdue=True)),
+    ("Jepun,lewat", CaseFilter(country="JP", overdue=True)),
+    ("mou atau triti", CaseFilter(instrument=Instrument.TREATY)),
+    ("di BPI yang lewat", CaseFilter(division="BPI", overdue=True)),
+    ("Japan and overdue or closed", CaseFilter(country="JP", overdue=True, statuses=CLOSED)),
+    ("in 2026 & selesai", CaseFilter(year=2026, statuses=frozenset({CaseStatus.COMPLETED}))),
+    ("dan", CaseFilter()),
+])
+def test_connectors_between_filters_are_passed_over_unsaid(text: str,
+                                                          expected: CaseFilter) -> None:
+    parsed = parse(text)
+    assert parsed.filter == expected and parsed.unknown == () and not parsed.choices
+
+
+@pytest.mark.parametrize("text", ["the", "all", "ke", "jep", "ukr", "is", "to", "kes", "sini"])
+def test_an_ordinary_word_is_never_a_country(text: str) -> None:
+    parsed = parse(f"BPI {text}")
+    assert parsed.filter == CaseFilter(division="BPI")
+    assert parsed.unknown == (text,) and not parsed.choices
+
+
+def test_dan_between_divisions_keeps_every_word_in_the_answer() -> None:
+    parsed = parse("BKK dan BDP")
+    assert parsed.filter == CaseFilter(division="BDP")  # "dan" is not Antigua dan Barbuda
+    assert parsed.unknown == ("BKK",)  # BKK is not a division: named, not dropped
+    assert parsed.choices == (Choice("BKK", "division", ("BKKA",)),)
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("U.K.", "GB"), ("u.k.", "GB"), ("UK", "GB"), ("uk", "GB"), ("U.S.A.", "US"), ("KE", "KE"),
+    ("JP", "JP"), ("Ireland", "IE"), ("Perancis", "FR"), ("Belanda", "NL"),
+    ("Netherlands", "NL"), ("Samoa", "WS"), ("Dominica", "DM"), ("Republik Czech", "CZ"),
+    ("Czech Republic", "CZ"), ("Indo", "ID"), ("Filipina", "PH"), ("Saudi", "SA"),
+    ("Papua New Guinea", "PG"), ("Antigua dan Barbuda", "AG"), ("Saint Kitts dan Nevis", "KN"),
+    ("China (Tanah Besar)", "CN"), ("Timor-Leste", "TL"),
+    ("United Kingdom of Great Britain and Northern Ireland", "GB"),
+])
+def test_a_country_by_a_whole_name_a_code_or_the_start_of_one(text: str, expected: str) -> None:
+    parsed = parse(f"{text} lewat")
+    assert parsed.filter == CaseFilter(country=expected, overdue=True)
+    assert parsed.unknown == () and not parsed.choices and not parsed.replaced
+
+
+@pytest.mark.parametrize(("text", "codes"), [
+    ("Korea", {"KR", "KP"}), ("Kore", {"KR", "KP"}), ("Guinea", {"GN", "GW", "GQ", "PG"}),
+    ("Congo", {"CG", "CD"}), ("Sudan", {"SD", "SS"}), ("Amer", {"US", "AS"}),
+])
+def test_a_name_of_several_countries_is_a_choice(text: str, codes: set[str]) -> None:
+    parsed = parse(f"BKKA {text} lewat")
+    assert parsed.filter == CaseFilter(division="BKKA", overdue=True)  # the rest still applies
+    assert parsed.unknown == (text,) and parsed.not_understood == ()
+    [choice] = parsed.choices
+    assert (choice.word, choice.condition, set(choice.values)) == (text, "country", codes)
+    assert {f.country for f in choice.options(parsed.filter)} == codes
+    assert all(f.division == "BKKA" and f.overdue for f in choice.options(parsed.filter))
+
+
+def test_the_start_of_a_division_code_is_a_choice_not_a_guess() -> None:
+    parsed = parse("bkk lewat zzqx Korea")
+    assert parsed.filter == CaseFilter(overdue=True)
+    assert parsed.unknown == ("bkk", "zzqx", "Korea")
+    assert parsed.not_understood == ("zzqx",)
+    assert [(c.word, c.values) for c in parsed.choices] == [("bkk", ("BKKA",)),
+                                                             ("Korea", ("KP", "KR"))]
+    assert parsed.choices[0].options(parsed.filter) == [CaseFilter(division="BKKA",
+                                                                   overdue=True)]
+    assert parse("B").choices == ()  # one letter starts too much to mean anything
 
 
 @pytest.mark.parametrize("text", [

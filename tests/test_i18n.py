@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.countries import ALIASES, NAMES, is_country
+from bot.countries import ALIASES, NAMES, is_country, named
 from bot.domain.case import CaseStatus, Instrument, Level, Phase, Role, Source
 from bot.domain.rules import (
     AddNote,
@@ -262,6 +262,14 @@ TYPED_COUNTRIES = [
     ("Indonesia", "ID"), ("Thailand", "TH"), ("Singapura", "SG"), ("Singapore", "SG"),
     ("Filipina", "PH"), ("Philippines", "PH"), ("Kemboja", "KH"), ("Cambodia", "KH"),
     ("Myanmar", "MM"), ("Burma", "MM"), ("Malaysia", "MY"),
+    # an exact name wins over the longer names it is part of ("…and Northern Ireland")
+    ("Ireland", "IE"), ("Perancis", "FR"), ("France", "FR"), ("Belanda", "NL"),
+    ("Netherlands", "NL"), ("Samoa", "WS"), ("Dominica", "DM"), ("Niger", "NE"),
+    ("Georgia", "GE"), ("India", "IN"),
+    # Malaysia writes "Republik Czech"
+    ("Republik Czech", "CZ"), ("Czech", "CZ"), ("Czech Republic", "CZ"), ("Czechia", "CZ"),
+    # dots folded away
+    ("U.K.", "GB"), ("U.S.A.", "US"), ("U.S.", "US"),
 ]
 
 
@@ -271,6 +279,21 @@ def test_countries_as_officers_type_them(translators: Translators, lang: str, ty
                                          code: str) -> None:
     found = translators.get(lang).lookup_country(typed)
     assert found.country == code, (typed, found)
+
+
+@pytest.mark.parametrize(("typed", "code"), TYPED_COUNTRIES)
+def test_a_status_filter_finds_every_typed_name_alone(typed: str, code: str) -> None:
+    assert named(typed) == [code], typed
+
+
+@pytest.mark.parametrize(
+    ("typed", "expected"),
+    [("Guinea", {"GN", "GW", "GQ", "PG"}), ("Korea", {"KR", "KP"}), ("Congo", {"CG", "CD"}),
+     ("Sudan", {"SD", "SS"}), ("Samoa Amerika", {"AS"}), ("American Samoa", {"AS"}),
+     ("Republik Dominica", {"DO"}), ("Dominican Republic", {"DO"})],
+)
+def test_a_status_filter_asks_as_intake_does(typed: str, expected: set[str]) -> None:
+    assert set(named(typed)) == expected
 
 
 @pytest.mark.parametrize(
@@ -300,8 +323,15 @@ def test_malaysian_names_replace_cldrs_for_real_countries() -> None:
         assert all(is_country(code) for code in names)
 
 
+def test_malaysia_writes_republik_czech(ms: Translator, en: Translator) -> None:
+    assert ms.country_name("CZ") == "Republik Czech" and en.country_name("CZ") == "Czechia"
+
+
 def test_uk_is_never_ukraine(ms: Translator) -> None:
     assert ms.lookup_country("UK").country == "GB"
+    assert ms.lookup_country("uk").country == "GB" and ms.lookup_country("U.K.").country == "GB"
+    assert named("UK") == named("uk") == named("U.K.") == ["GB"]
+    assert named("Ukraine") == ["UA"] and named("ukr") == []
     assert ms.lookup_country("Ukraine").country == "UA"
     assert ms.lookup_country("Ukraina").suggestions[0] == "UA"
 

@@ -3,22 +3,30 @@ a button.
 
 Pure: the caller passes in what the words may name (the divisions, the SOP's steps, a country
 lookup), and storage turns the filter into SQL. Words are matched case-insensitively, in Malay
-or English; the words nothing matched are handed back so the answer can name them.
+or English. Nothing typed is dropped unsaid: the words nothing matched, the words that may mean
+several things (with what they may mean) and the words a later one replaced are handed back so
+the answer can name them; only the connectors people type between filters ("dan", "or", commas)
+are passed over.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable, Collection, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from datetime import date
+from typing import Literal
 
 from bot.domain.case import CaseStatus, Instrument, Level
 
 CLOSED = frozenset({CaseStatus.COMPLETED, CaseStatus.NOT_APPROVED, CaseStatus.WITHDRAWN})
 OPEN_ONLY = frozenset({CaseStatus.OPEN})
 EARLIEST_YEAR, LATEST_YEAR = 2000, 2100
-MAX_COUNTRY_WORDS = 3  # "Papua New Guinea", "Korea Selatan": names of up to three words
+MAX_COUNTRY_WORDS = 8  # "United Kingdom of Great Britain and Northern Ireland"
+MIN_DIVISION_PREFIX = 2  # "BKK" may mean BKKA; a single letter means nothing
+# Words typed between filters ("BKKA dan BDP", "Jepun or Korea"), passed over unsaid.
+CONNECTORS = frozenset({"dan", "and", "atau", "or", "di", "in", "yang", "&"})
+_SEPARATORS = re.compile(r"[,;]+")
 
 # Phrases of one or two words, in both languages, each naming one value.
 INSTRUMENT_WORDS: Mapping[str, Instrument] = {
@@ -195,11 +203,39 @@ def from_token(token: str, steps: Sequence[str]) -> CaseFilter | None:
 
 
 @dataclass(frozen=True)
+class Choice:
+    """A word that may name any of several values of one condition: "Korea", "BKK"."""
+
+    word: str
+    condition: Literal["country", "division"]
+    values: tuple[str, ...]
+
+    def options(self, found: CaseFilter) -> list[CaseFilter]:
+        """``found`` with each value the word may mean in its place."""
+        if self.condition == "country":
+            return [replace(found, country=value) for value in self.values]
+        return [replace(found, division=value) for value in self.values]
+
+
+@dataclass(frozen=True)
 class Parsed:
-    """A filter read from words, and the words it did not understand."""
+    """A filter read from words, and the words it left out.
+
+    ``unknown`` is every word the filter did not take, in the order typed: the ones nothing
+    matched and the ones that may mean several things (each also in ``choices``, with what it
+    may mean). ``replaced`` are the words a later word for the same condition replaced.
+    """
 
     filter: CaseFilter
     unknown: tuple[str, ...]
+    choices: tuple[Choice, ...] = ()
+    replaced: tuple[str, ...] = ()
+
+    @property
+    def not_understood(self) -> tuple[str, ...]:
+        """The words nothing matched."""
+        asked = {choice.word for choice in self.choices}
+        return tuple(word for word in self.unknown if word not in asked)
 
 
 def parse_filter(
@@ -213,40 +249,62 @@ def parse_filter(
 
     ``divisions`` are the codes of the divisions that may lead cases, ``steps`` the SOP's step
     keys in order (``langkah 3``, ``step 3`` or ``3`` name the third), and ``countries`` finds
-    the ISO codes a country's name (Malay or English) stands for, best first. A later word for
-    the same condition replaces an earlier one.
+    the ISO codes a country's name (Malay or English) stands for, best first: one is taken,
+    several are a choice to offer. A word that starts division codes without being one ("BKK"
+    for BKKA) is a choice too. A later word for the same condition replaces an earlier one.
     """
-    lowered = [w.casefold() for w in words]
+    typed = [part for word in words for part in _SEPARATORS.split(word) if part]
+    lowered = [w.casefold() for w in typed]
     codes = {d.upper() for d in divisions}
     found = CaseFilter()
+    setters: dict[str, str] = {}  # condition -> the words that set it
     unknown: list[str] = []
+    choices: list[Choice] = []
+    replaced: list[str] = []
     i = 0
-    while i < len(words):
+    while i < len(typed):
         word, pair = lowered[i], " ".join(lowered[i:i + 2])
         step_number = _step_number(lowered, i, len(steps))
-        if pair in INSTRUMENT_WORDS or pair in LEVEL_WORDS or pair in STATUS_WORDS:
-            found, i = _named(found, pair), i + 2
+        taken: CaseFilter | None = None
+        used = 1
+        if word in CONNECTORS:
+            pass
+        elif pair in INSTRUMENT_WORDS or pair in LEVEL_WORDS or pair in STATUS_WORDS:
+            taken, used = _named(found, pair), 2
         elif word in INSTRUMENT_WORDS or word in LEVEL_WORDS or word in STATUS_WORDS:
-            found, i = _named(found, word), i + 1
+            taken = _named(found, word)
         elif word in OVERDUE_WORDS:
-            found, i = replace(found, overdue=True), i + 1
+            taken = replace(found, overdue=True)
         elif word.upper() in codes:
-            found, i = replace(found, division=word.upper()), i + 1
+            taken = replace(found, division=word.upper())
         elif step_number is not None:
             number, used = step_number
-            found, i = replace(found, step=steps[number - 1]), i + used
+            taken = replace(found, step=steps[number - 1])
         elif word in steps:
-            found, i = replace(found, step=word), i + 1
+            taken = replace(found, step=word)
         elif word.isdigit() and len(word) == 4 and EARLIEST_YEAR <= int(word) <= LATEST_YEAR:
-            found, i = replace(found, year=int(word)), i + 1
+            taken = replace(found, year=int(word))
         else:
-            country, used = _country(words, i, countries)
-            if country is None:
-                unknown.append(words[i])
-                i += 1
-            else:
-                found, i = replace(found, country=country), i + used
-    return Parsed(found, tuple(unknown))
+            meant, used = _country(typed, i, countries)
+            starting = sorted(c for c in codes if c.startswith(word.upper()))
+            if len(meant) == 1:
+                taken = replace(found, country=meant[0])
+            elif meant:
+                choices.append(Choice(" ".join(typed[i:i + used]), "country", tuple(meant)))
+            elif len(word) >= MIN_DIVISION_PREFIX and starting:
+                choices.append(Choice(typed[i], "division", tuple(starting)))
+            if taken is None:
+                unknown.append(" ".join(typed[i:i + used]))
+        if taken is not None:
+            text = " ".join(typed[i:i + used])
+            for condition in (f.name for f in fields(CaseFilter)):
+                if getattr(taken, condition) != getattr(found, condition):
+                    if condition in setters:
+                        replaced.append(setters[condition])
+                    setters[condition] = text
+            found = taken
+        i += used
+    return Parsed(found, tuple(unknown), tuple(choices), tuple(replaced))
 
 
 def _named(found: CaseFilter, phrase: str) -> CaseFilter:
@@ -269,16 +327,16 @@ def _step_number(lowered: Sequence[str], i: int, count: int) -> tuple[int, int] 
 
 
 def _country(words: Sequence[str], i: int,
-             countries: Callable[[str], Sequence[str]]) -> tuple[str | None, int]:
-    """The country named by the longest run of words from ``i`` on, and how many it took."""
+             countries: Callable[[str], Sequence[str]]) -> tuple[Sequence[str], int]:
+    """The countries named by the longest run of words from ``i`` on, and how many it took."""
     for used in range(min(MAX_COUNTRY_WORDS, len(words) - i), 0, -1):
         name = " ".join(words[i:i + used])
         if used > 1 and any(w.isdigit() for w in words[i:i + used]):
             continue
         found = countries(name)
         if found:
-            return found[0], used
-    return None, 1
+            return found, used
+    return (), 1
 
 
 def year_bounds(year: int) -> tuple[date, date]:

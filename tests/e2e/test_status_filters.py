@@ -137,3 +137,65 @@ async def test_done_offers_a_page_of_the_users_own_steps(bot: Bot) -> None:
     mine = await ask(bot, AMINAH, "/done")
     assert [label for row in mine.buttons for label, _ in row] == [
         f"{ab_step} · Langkah 1: Terima maklumat dan maklumkan Bahagian berkaitan"[:60]]
+
+
+async def test_words_between_filters_are_no_countries_and_nothing_typed_is_dropped(
+        bot: Bot) -> None:
+    antigua = await register(bot, country="AG", lead="BKKA")
+    bdp = await register(bot, country="ID", lead="BDP")
+    # "dan" is not Antigua dan Barbuda, and BKK (not a division) is offered as BKKA
+    reply = await ask(bot, RAJESH, "/status BKK dan BDP")
+    assert reply.text.splitlines()[:3] == [
+        "“BKK” may mean Security and Public Order Division (BKKA): tap the one you mean.", "",
+        "1 open case"]
+    assert refs(reply.text) == [bdp]
+    assert [label for row in reply.buttons for label, _ in row] == [
+        "Security and Public Order Division (BKKA)", "All open cases"]
+    await bot.world.tap(bot.user(RAJESH), reply, reply.data_for(
+        "Security and Public Order Division (BKKA)"))
+    await bot.world.wait_for(lambda: antigua in (reply.text or ""), what="BKKA's cases")
+    assert refs(reply.text) == [antigua]
+    # the, all, ke are named as not understood, not read as Congo, Marshall Islands, Kenya
+    words = await ask(bot, RAJESH, "/status BDP the all ke")
+    assert words.text.splitlines()[0] == "Not understood, and left out: “the”, “all”, “ke”"
+    assert refs(words.text) == [bdp]
+
+
+async def test_a_name_of_two_countries_asks_which_with_buttons(bot: Bot) -> None:
+    korea = await register(bot, country="KR")
+    await register(bot, country="KP")
+    await register(bot, country="JP")
+    reply = await ask(bot, RAJESH, "/status Korea")
+    assert reply.text == "“Korea” may mean North Korea or South Korea: tap the one you mean."
+    assert [[label for label, _ in row] for row in reply.buttons] == [
+        ["North Korea"], ["South Korea"]]
+    await bot.world.tap(bot.user(RAJESH), reply, reply.data_for("South Korea"))
+    await bot.world.wait_for(lambda: "Showing" in (reply.text or ""), what="South Korea's cases")
+    assert reply.text.splitlines()[:2] == ["1 open case", "Showing: South Korea"]
+    assert refs(reply.text) == [korea]
+    malay = await ask(bot, AMINAH, "/status Korea lewat")
+    assert malay.text.splitlines()[0] == (
+        "“Korea” boleh bermaksud Korea Selatan atau Korea Utara. Sila tekan yang dimaksudkan.")
+    assert [label for row in malay.buttons for label, _ in row][:2] == [
+        "Korea Selatan", "Korea Utara"]
+
+
+async def test_a_replaced_word_and_dotted_codes_are_said(bot: Bot) -> None:
+    britain = await register(bot, country="GB", lead="BPI")
+    await register(bot, country="CX", lead="BPI")
+    reply = await ask(bot, RAJESH, "/status BKKA BPI U.K.")
+    assert reply.text.splitlines()[0] == (
+        "Only the last word for the same thing is kept; left out: “BKKA”")
+    assert refs(reply.text) == [britain]
+
+
+async def test_a_word_of_many_meanings_offers_a_few_and_asks_for_more(bot: Bot) -> None:
+    reply = await ask(bot, AMINAH, "/status Kepulauan Guinea")
+    lines = reply.text.splitlines()
+    assert len(lines) == 3 and lines[0].startswith("“Kepulauan” boleh bermaksud ")
+    assert lines[1] == "Tiada dalam senarai? Taip nama negara itu dengan lebih lengkap."
+    assert lines[2] == ("“Guinea” boleh bermaksud Guinea, Guinea Bissau, Guinea Khatulistiwa, "
+                        "atau Papua New Guinea. Sila tekan yang dimaksudkan.")
+    labels = [label for row in reply.buttons for label, _ in row]
+    assert len(labels) == 12 and all(label.startswith("Kepulauan") for label in labels[:8])
+    assert labels[8:] == ["Guinea", "Guinea Bissau", "Guinea Khatulistiwa", "Papua New Guinea"]
