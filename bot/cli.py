@@ -446,6 +446,7 @@ async def _export(settings: Settings, sop: Sop, path: Path, fmt: str, lang: str 
                   words: Sequence[str] = ()) -> int:
     from datetime import UTC, datetime
 
+    from bot.countries import named
     from bot.domain.case_filter import parse_filter
     from bot.domain.deadlines import Procedure
     from handlers.reports import write_register
@@ -466,11 +467,10 @@ async def _export(settings: Settings, sop: Sop, path: Path, fmt: str, lang: str 
             async with sessions() as session:
                 codes = [d.code for d in await list_divisions(session=session)
                          if d.kind == "division"]
-            parsed = parse_filter(words, divisions=codes, steps=sop.keys,
-                                  countries=translator.find_countries)
-            if parsed.unknown:
-                raise ConfigError("ikabot export: not a filter /status knows: "
-                                  + ", ".join(parsed.unknown))
+            parsed = parse_filter(words, divisions=codes, steps=sop.keys, countries=named)
+            if parsed.unknown or parsed.replaced:
+                raise ConfigError("ikabot export: not a filter /status knows, or said twice: "
+                                  + ", ".join([*parsed.unknown, *parsed.replaced]))
             narrow = narrowing(parsed.filter, now, procedure.calendar.tz)
         with part.open("wb") as out:
             count = (await write_register(out, sessions=sessions, procedure=procedure,

@@ -131,7 +131,8 @@ class Translator:
         return countries.country_name(self.locale, self.lang, iso_code)
 
     def find_countries(self, text: str) -> list[str]:
-        """ISO codes of countries whose Malay or English name matches ``text``, best first."""
+        """ISO codes of the countries ``text`` names in Malay or English (leniently, as intake
+        reads a name: ``countries.find``), best first; several when it names more than one."""
         return [code for code, _ in sorted(
             countries.find(text),
             key=lambda pair: (pair[1], countries.fold(self.country_name(pair[0]))))]

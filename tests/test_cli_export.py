@@ -72,3 +72,6 @@ async def test_export_takes_the_filters_status_takes(tmp_path: Path) -> None:
     assert result.stdout.strip() == "Wrote 2 cases to bkka.csv", result.stderr
     bad = ikabot(tmp_path, "export", "x.csv", "zzzz", DATABASE_URL=url)
     assert bad.returncode == 2 and "zzzz" in bad.stderr and "Traceback" not in bad.stderr
+    # read as /status reads it: "all" is no country (it once was the Marshall Islands)
+    bad = ikabot(tmp_path, "export", "x.csv", "BKKA", "all", DATABASE_URL=url)
+    assert bad.returncode == 2 and "all" in bad.stderr and not (tmp_path / "x.csv").exists()
