@@ -32,17 +32,15 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bot.app import build_application  # noqa: E402
-from bot.domain.case import Instrument, Level, Source  # noqa: E402
-from bot.domain.reminders import MESSAGE_KINDS  # noqa: E402
-from bot.domain.rules import CompleteStep, NewCase, Outcome, apply, register_case  # noqa: E402
 from bot.fake_telegram import FakeTelegram, Limits, World  # noqa: E402
 from bot.services import Services  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from handlers.reminders import sweep  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
-from storage.models import CaseRow, Division, DivisionKind, StepRecord  # noqa: E402
-from storage.nudges import plan, rows_for  # noqa: E402
-from tests.builders import AB, KL  # noqa: E402
+from storage.models import Division, DivisionKind  # noqa: E402
+from storage.nudges import rows_for  # noqa: E402
+from tests.builders import KL  # noqa: E402
+from tests.seeding import opened, store  # noqa: E402
 
 TOKEN = "123456:BENCH-burst-token"
 AB_CHAT = -1003000000000
@@ -58,16 +56,9 @@ def chat_of(n: int) -> int:
 
 async def seed(services: Services, cases_per_chat: list[int]) -> datetime:
     """Divisions with chats, their cases at step 2; the moment their "due today" is due."""
-    procedure = services.procedure
-    outcomes: list[Outcome] = []
-    for n, count in enumerate(cases_per_chat, start=1):
-        for k in range(1, count + 1):
-            new = NewCase(f"IKA-2026-{n:03d}{k:02d}", f"MOU {n}.{k}", Instrument.MOU,
-                          Level.BILATERAL, ("ID",), Source.KLN, f"D{n:03d}", REGISTERED.date())
-            registered = register_case(new, actor=AB, now=REGISTERED, procedure=procedure)
-            outcomes.append(registered.then(apply(registered.case, CompleteStep("receive"),
-                                                  actor=AB, now=REGISTERED,
-                                                  procedure=procedure)))
+    outcomes = opened(services.procedure, ((f"IKA-2026-{n:03d}{k:02d}", f"MOU {n}.{k}", f"D{n:03d}")
+                                           for n, count in enumerate(cases_per_chat, start=1)
+                                           for k in range(1, count + 1)), REGISTERED)
     async with services.sessions() as session, session.begin():
         session.add(Division(code="AB", kind=DivisionKind.AB.value, name_ms="Bahagian AB",
                              name_en="AB", chat_id=AB_CHAT))
@@ -75,21 +66,7 @@ async def seed(services: Services, cases_per_chat: list[int]) -> datetime:
                                  name_ms=f"Bahagian {n}", name_en=f"Division {n}",
                                  chat_id=chat_of(n)) for n in range(1, len(cases_per_chat) + 1))
         await session.flush()
-        rows = [CaseRow(ref=c.ref, title=c.title, instrument=c.instrument.value,
-                        level=c.level.value, countries=list(c.countries), source=c.source.value,
-                        lead_division=c.lead_division, received_on=c.received_on,
-                        status=c.status.value, current_step=c.current_step, phase=c.phase.value,
-                        round=c.round, created_at=REGISTERED, updated_at=REGISTERED)
-                for c in (o.case for o in outcomes)]
-        session.add_all(rows)
-        await session.flush()
-        session.add_all(StepRecord(case_id=row.id, step=run.key, round=run.round,
-                                   started_at=run.started_at, due_at=run.due_at,
-                                   done_at=run.done_at, done_by=run.done_by, data=run.data)
-                        for row, o in zip(rows, outcomes, strict=True) for run in o.case.steps)
-        await plan(session=session, nudges=[n for o in outcomes for n in o.nudges
-                                            if n.kind not in MESSAGE_KINDS], now=REGISTERED)
-    (due,) = {o.case.current_run.due_at for o in outcomes if o.case.current_run}
+        due = await store(session, outcomes, REGISTERED)
     return due - timedelta(hours=6)
 
 

@@ -11,16 +11,13 @@ from sqlalchemy.engine import URL
 
 from bot.app import build_application
 from bot.context import IkaApplication
-from bot.domain.case import Instrument, Level, Source
-from bot.domain.reminders import MESSAGE_KINDS
-from bot.domain.rules import CompleteStep, NewCase, Outcome, apply, register_case
 from bot.fake_telegram import FakeTelegram, World
 from bot.settings import Settings
 from bot.text import shown_length
 from handlers.reminders import sweep
-from storage.models import CaseRow, Division, DivisionKind, StepRecord
-from storage.nudges import plan
-from tests.builders import AB, KL
+from storage.models import Division, DivisionKind
+from tests.builders import KL
+from tests.seeding import opened, store
 
 TOKEN = "123456:TEST-token-for-packing"
 REGISTERED = datetime(2026, 9, 1, 10, 0, tzinfo=KL)  # a Tuesday
@@ -33,37 +30,16 @@ LONG_TITLE = ("Memorandum Persefahaman antara Kementerian Dalam Negeri Malaysia 
 async def _seed(app: IkaApplication) -> datetime:
     """Each division's cases at step 2 since this morning; the moment "due today" is due."""
     services = app.services
-    procedure = services.procedure
-    outcomes: list[Outcome] = []
-    for code, (_, _, count) in CHATS.items():
-        for k in range(1, count + 1):
-            new = NewCase(f"IKA-2026-{code[1:]}{k:03d}", f"{LONG_TITLE} ({k})", Instrument.MOU,
-                          Level.BILATERAL, ("ID",), Source.KLN, code, REGISTERED.date())
-            registered = register_case(new, actor=AB, now=REGISTERED, procedure=procedure)
-            outcomes.append(registered.then(apply(registered.case, CompleteStep("receive"),
-                                                  actor=AB, now=REGISTERED,
-                                                  procedure=procedure)))
+    cases = ((f"IKA-2026-{code[1:]}{k:03d}", f"{LONG_TITLE} ({k})", code)
+             for code, (_, _, count) in CHATS.items() for k in range(1, count + 1))
+    outcomes = opened(services.procedure, cases, REGISTERED)
     async with services.sessions() as session, session.begin():
         session.add_all(Division(code=code, kind=DivisionKind.DIVISION.value,
                                  name_ms=f"Bahagian {code}", name_en=f"Division {code}",
                                  chat_id=chat_id, language=lang)
                         for code, (chat_id, lang, _) in CHATS.items())
         await session.flush()
-        rows = [CaseRow(ref=c.ref, title=c.title, instrument=c.instrument.value,
-                        level=c.level.value, countries=list(c.countries), source=c.source.value,
-                        lead_division=c.lead_division, received_on=c.received_on,
-                        status=c.status.value, current_step=c.current_step, phase=c.phase.value,
-                        round=c.round, created_at=REGISTERED, updated_at=REGISTERED)
-                for c in (o.case for o in outcomes)]
-        session.add_all(rows)
-        await session.flush()
-        session.add_all(StepRecord(case_id=row.id, step=run.key, round=run.round,
-                                   started_at=run.started_at, due_at=run.due_at,
-                                   done_at=run.done_at, done_by=run.done_by, data=run.data)
-                        for row, o in zip(rows, outcomes, strict=True) for run in o.case.steps)
-        await plan(session=session, nudges=[n for o in outcomes for n in o.nudges
-                                            if n.kind not in MESSAGE_KINDS], now=REGISTERED)
-    (due,) = {o.case.current_run.due_at for o in outcomes if o.case.current_run}
+        due = await store(session, outcomes, REGISTERED)
     return due - timedelta(hours=6)
 
 

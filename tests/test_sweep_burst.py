@@ -15,16 +15,14 @@ from sqlalchemy.engine import URL
 
 from bot.app import build_application, build_services
 from bot.context import IkaApplication
-from bot.domain.case import Instrument, Level, Source
-from bot.domain.reminders import MESSAGE_KINDS
-from bot.domain.rules import CompleteStep, NewCase, Outcome, apply, register_case
 from bot.fake_telegram import FakeTelegram, World
 from bot.services import Services
 from bot.settings import Settings
 from handlers.reminders import SweepReport, sweep
-from storage.models import CaseRow, Division, DivisionKind, StepRecord
-from storage.nudges import plan, rows_for
-from tests.builders import AB, KL
+from storage.models import Division, DivisionKind
+from storage.nudges import rows_for
+from tests.builders import KL
+from tests.seeding import opened, store
 
 TOKEN = "123456:TEST-token-for-the-burst"
 CHATS = 200
@@ -59,16 +57,9 @@ async def _seed(services: Services) -> datetime:
     The rules open the cases; their rows are written in bulk, as save_outcome would write them
     one by one, and their nudges planned by storage's own ``plan``.
     """
-    procedure = services.procedure
-    outcomes: list[Outcome] = []
-    for n in range(1, CHATS + 1):
-        for k in range(1, CASES_PER_CHAT + 1):
-            new = NewCase(f"IKA-2026-{n:03d}{k}", f"MOU {n}.{k}", Instrument.MOU,
-                          Level.BILATERAL, ("ID",), Source.KLN, f"D{n:03d}", REGISTERED.date())
-            registered = register_case(new, actor=AB, now=REGISTERED, procedure=procedure)
-            outcomes.append(registered.then(apply(registered.case, CompleteStep("receive"),
-                                                  actor=AB, now=REGISTERED,
-                                                  procedure=procedure)))
+    outcomes = opened(services.procedure, ((f"IKA-2026-{n:03d}{k}", f"MOU {n}.{k}", f"D{n:03d}")
+                                           for n in range(1, CHATS + 1)
+                                           for k in range(1, CASES_PER_CHAT + 1)), REGISTERED)
     async with services.sessions() as session, session.begin():
         session.add(Division(code="AB", kind=DivisionKind.AB.value, name_ms="Bahagian AB",
                              name_en="AB", chat_id=AB_CHAT))
@@ -76,23 +67,7 @@ async def _seed(services: Services) -> datetime:
                                  name_ms=f"Bahagian {n}", name_en=f"Division {n}",
                                  chat_id=division_chat(n)) for n in range(1, CHATS + 1))
         await session.flush()
-        rows = [CaseRow(ref=c.ref, title=c.title, instrument=c.instrument.value,
-                        level=c.level.value, countries=list(c.countries), source=c.source.value,
-                        lead_division=c.lead_division, received_on=c.received_on,
-                        status=c.status.value, current_step=c.current_step, phase=c.phase.value,
-                        round=c.round, created_at=REGISTERED, updated_at=REGISTERED)
-                for c in (o.case for o in outcomes)]
-        session.add_all(rows)
-        await session.flush()
-        session.add_all(StepRecord(case_id=row.id, step=run.key, round=run.round,
-                                   started_at=run.started_at, due_at=run.due_at,
-                                   done_at=run.done_at, done_by=run.done_by, data=run.data)
-                        for row, o in zip(rows, outcomes, strict=True) for run in o.case.steps)
-        # Their cards went out when they were registered: the burst is the morning's reminders.
-        await plan(session=session, nudges=[n for o in outcomes for n in o.nudges
-                                            if n.kind not in MESSAGE_KINDS], now=REGISTERED)
-    runs = [o.case.current_run for o in outcomes]
-    (due,) = {run.due_at for run in runs if run is not None}  # all due the same afternoon
+        due = await store(session, outcomes, REGISTERED)  # all due the same afternoon
     return due - timedelta(hours=6)  # that morning, in office hours: "due today" is due
 
 
