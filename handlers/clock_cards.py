@@ -20,8 +20,10 @@ from bot.domain.sop import WaitParty
 from bot.i18n import N_, Translator
 from bot.messages import step_heading
 from handlers.cards import esc
+from storage.models import Division, DivisionKind
 
 Names = Callable[[int | None], str]
+SULIT = "<i>Sulit</i>"
 
 PARTIES = {
     WaitParty.KLN: N_("KLN (the Ministry of Foreign Affairs)"),
@@ -46,12 +48,26 @@ def classification_label(classification: Classification, t: Translator) -> str:
     return t.gettext(CLASSIFICATIONS[classification])
 
 
-def shown_title(case: Case, t: Translator, *, trusted: bool) -> str:
-    """The case's title, escaped; a Sulit case's only where ``trusted`` (AB's chat, the lead
-    division's, a private chat), elsewhere "Sulit" in its place (beside the reference)."""
+def trusted(chat: Division | None, lead_division: str) -> bool:
+    """Whether a chat may see the title of a Sulit case led by ``lead_division``: a private
+    chat (``chat`` None), AB's group, or that division's group."""
+    return chat is None or chat.kind == DivisionKind.AB.value or chat.code == lead_division
+
+
+def shown_title(case: Case, t: Translator, *, trusted: bool, chars: int | None = None) -> str:
+    """The case's title, escaped (cut to ``chars``); a Sulit case's only where ``trusted`` (see
+    ``trusted``), elsewhere "Sulit" in its place (beside the reference)."""
     if case.is_sulit and not trusted:
-        return "<i>Sulit</i>"  # the marking itself, as on the paper file, in every language
-    return esc(case.title)
+        return SULIT  # the marking itself, as on the paper file, in every language
+    title = case.title
+    if chars is not None and len(title) > chars:
+        title = title[:chars - 1].rstrip() + "…"
+    return esc(title)
+
+
+def title_in(chat: Division | None, case: Case, t: Translator, chars: int | None = None) -> str:
+    """The case's title as ``chat`` may see it (see ``shown_title``)."""
+    return shown_title(case, t, trusted=trusted(chat, case.lead_division), chars=chars)
 
 
 def _day(moment: datetime, t: Translator, procedure: Procedure) -> str:

@@ -17,9 +17,9 @@ from bot.domain.rules import Classify
 from handlers.acting import perform
 from handlers.cards import esc
 from handlers.clock import REF
-from handlers.clock_cards import classification_label
+from handlers.clock_cards import SULIT, classification_label, trusted
+from handlers.replies import reply_about
 from storage.instruments import expiring
-from storage.models import DivisionKind
 
 DEFAULT_MONTHS = 6
 MAX_LISTED = 50  # the rest is a narrower period away; the answer stays under 4096
@@ -66,9 +66,8 @@ async def show_expiring(update: Update, context: IkaContext) -> None:
     chat = context.chat_division
     lines = [head]
     for item in found[:MAX_LISTED]:
-        trusted = chat is None or chat.code == item.lead_division or (
-            chat.kind == DivisionKind.AB.value)
-        title = esc(item.title) if trusted or not item.sulit else "<i>Sulit</i>"
+        shown = not item.sulit or trusted(chat, item.lead_division)
+        title = esc(item.title) if shown else SULIT
         lines.append(f"{t.format_date(item.expires_on)} · <b>{esc(item.ref)}</b> · {title}")
     if len(found) > MAX_LISTED:
         lines.append(t.gettext("…and {n} more: ask for a shorter period.").format(
@@ -94,9 +93,8 @@ async def classify(update: Update, context: IkaContext) -> None:
     if isinstance(result, str):
         await message.reply_text(result)
         return
-    await message.reply_text(t.gettext("{ref} is now {level}.").format(
-        ref=esc(ref), level=esc(classification_label(level, t))),
-        protect_content=level is Classification.SULIT or None)
+    await reply_about(update, result.case, t.gettext("{ref} is now {level}.").format(
+        ref=esc(ref), level=esc(classification_label(level, t))))
 
 
 def handlers() -> list[BaseHandler[Any, Any, Any]]:

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
-from telegram import Chat, Update
+from telegram import Chat, InlineKeyboardMarkup, Update
 from telegram.ext import (
     BaseHandler,
     CallbackQueryHandler,
@@ -56,7 +56,7 @@ from bot.text import clean, fit_file_name
 from handlers.acting import PrepareAction, actor_of, perform
 from handlers.cards import esc, input_state, step_card
 from handlers.keyboards import drop_case_buttons
-from handlers.replies import answer_tap, tell
+from handlers.replies import About, answer_tap, reply_about, send_about, tell
 from handlers.status import done_answer
 from storage.cases import add_document, load_case
 
@@ -82,7 +82,8 @@ def _done_text(outcome: Outcome, context: IkaContext, key: str) -> str:
     return t.gettext("Recorded: {step}.").format(step=title)
 
 
-async def _prompt(update: Update, context: IkaContext, text: str) -> None:
+async def _prompt(update: Update, context: IkaContext, text: str, about: About,
+                  markup: InlineKeyboardMarkup | None = None) -> None:
     """Ask in the user's private chat, and say so when the tap came from a group."""
     user = update.effective_user
     if user is None:
@@ -92,7 +93,13 @@ async def _prompt(update: Update, context: IkaContext, text: str) -> None:
         note = (context.t.gettext("Please continue in your private chat with the bot.")
                 if chat is not None and chat.type != Chat.PRIVATE else None)
         await answer_tap(update, context, note)
-    await context.bot.send_message(user.id, text)
+    await send_about(context, user.id, about, text, reply_markup=markup)
+
+
+async def _reply(update: Update, context: IkaContext, ref: str | None, text: str) -> None:
+    """Reply in the conversation about case ``ref`` (protected when it is Sulit)."""
+    case = await _load(context, ref) if ref else None
+    await reply_about(update, case, text)
 
 
 def _report(context: IkaContext) -> dict[str, Any]:
@@ -168,7 +175,8 @@ async def _ask_first(update: Update, context: IkaContext, case: Case, step: Step
     }
     assert step.capture is not None
     state, question = questions[step.capture]
-    await _prompt(update, context, intro + question + "\n" + t.gettext("/cancel to stop."))
+    await _prompt(update, context, intro + question + "\n" + t.gettext("/cancel to stop."),
+                  case)
     return state
 
 
@@ -177,8 +185,8 @@ async def list_open_steps(update: Update, context: IkaContext) -> None:
     message, actor = update.effective_message, actor_of(context)
     if message is None or actor is None:
         return
-    text, markup = await done_answer(context, 0)
-    await message.reply_text(text, reply_markup=markup)
+    answer = await done_answer(context, 0)
+    await reply_about(update, answer.about, answer.text, reply_markup=answer.markup)
 
 
 # --- finishing ---------------------------------------------------------------------------------
@@ -186,8 +194,8 @@ async def list_open_steps(update: Update, context: IkaContext) -> None:
 
 async def _finish(update: Update, context: IkaContext, ref: str, key: str,
                   action: Action | None = None, *, prepare: PrepareAction | None = None,
-                  undo: Callable[[], None] | None = None) -> bool:
-    """Apply the action; tell the user; True when it was recorded.
+                  undo: Callable[[], None] | None = None) -> Outcome | None:
+    """Apply the action; tell the user; the outcome when it was recorded.
 
     ``undo`` takes back what was done outside the transaction (a file written) when nothing
     was recorded, before the user is told.
@@ -202,17 +210,17 @@ async def _finish(update: Update, context: IkaContext, ref: str, key: str,
         if undo is not None:
             undo()
         await tell(update, context, result)
-        return False
+        return None
     if isinstance(action, SubmitMemo):
         text = context.t.gettext("Recorded: the Minit Cerai is with top management.")
     elif result.events and result.events[-1].kind == "document_attached":
         text = context.t.gettext("The file is kept with {ref}.").format(ref=esc(ref))
     else:
         text = _done_text(result, context, key)
-    await tell(update, context, text, alert=False)
+    await tell(update, context, text, alert=False, about=result.case)
     if update.callback_query is not None:
         await drop_case_buttons(update.callback_query, ref)
-    return True
+    return result
 
 
 async def _complete_with(update: Update, context: IkaContext, action: Action,
@@ -229,7 +237,7 @@ async def _typed_date(update: Update, context: IkaContext) -> date | None:
     message = update.effective_message
     day = parse_date(clean(message.text or "")) if message else None
     if day is None and message is not None:
-        await message.reply_text(context.t.gettext(
+        await _reply(update, context, _report(context).get("ref"), context.t.gettext(
             "That is not a date I can read. Please type it like 31/8/2026."))
     return day
 
@@ -261,9 +269,10 @@ async def got_start(update: Update, context: IkaContext) -> int:
     day = await _typed_date(update, context)
     if day is None:
         return ASK_START
-    _report(context)["start"] = day.isoformat()
-    await update.effective_message.reply_text(  # type: ignore[union-attr]
-        context.t.gettext("And its last day? For example 7/10/2026."))
+    data = _report(context)
+    data["start"] = day.isoformat()
+    await _reply(update, context, data.get("ref"),
+                 context.t.gettext("And its last day? For example 7/10/2026."))
     return ASK_END
 
 
@@ -272,9 +281,9 @@ async def got_end(update: Update, context: IkaContext) -> int:
     day = await _typed_date(update, context)
     if day is None:
         return ASK_END
-    _report(context)["end"] = day.isoformat()
-    await update.effective_message.reply_text(  # type: ignore[union-attr]
-        context.t.gettext("Where is (or was) it held?"))
+    data = _report(context)
+    data["end"] = day.isoformat()
+    await _reply(update, context, data.get("ref"), context.t.gettext("Where is (or was) it held?"))
     return ASK_VENUE
 
 
@@ -291,10 +300,10 @@ async def got_venue(update: Update, context: IkaContext) -> int:
         action: Action = ScheduleNegotiation(start, end, venue)
         result = await perform(context, data["ref"], action)
         if isinstance(result, str):
-            await message.reply_text(result + "\n" + context.t.gettext(
+            await _reply(update, context, data["ref"], result + "\n" + context.t.gettext(
                 "On what date does (or did) the negotiation start? For example 5/10/2026."))
             return ASK_START
-        await message.reply_text(context.t.gettext(
+        await reply_about(update, result.case, context.t.gettext(
             "Recorded: the negotiation is scheduled; the step is now due on its last day. "
             "Report it done when it is over."))
         context.user_data.pop(_REPORT, None)  # type: ignore[union-attr]
@@ -332,21 +341,23 @@ async def _keep_file(update: Update, context: IkaContext, ref: str, step: str,
         return False
     document, t = message.document, context.t
     if (document.file_size or 0) > MAX_DOCUMENT_BYTES:
-        await message.reply_text(t.gettext(
+        await _reply(update, context, ref, t.gettext(
             "That file is larger than 20 MB, which the bot cannot receive. Please send a "
             "smaller copy (for example a PDF)."))
         return False
     if document.file_size == 0:
-        await message.reply_text(t.gettext("That file is empty. Please send the document."))
+        await _reply(update, context, ref,
+                     t.gettext("That file is empty. Please send the document."))
         return False
     name = fit_file_name(document.file_name, fallback=f"{ref}.bin", limit=MAX_FILENAME)
     refused = await _refusal(context, ref, action_for(DocumentDelivered(name, "")))
     if refused is not None:
-        await message.reply_text(refused)
+        await _reply(update, context, ref, refused)
         return False
     content = bytes(await (await document.get_file()).download_as_bytearray())
     if not content:
-        await message.reply_text(t.gettext("That file is empty. Please send the document."))
+        await _reply(update, context, ref,
+                     t.gettext("That file is empty. Please send the document."))
         return False
     sha256 = hashlib.sha256(content).hexdigest()
     stored, created = _store_copy(context.services.documents_dir, ref, sha256, name, content)
@@ -366,7 +377,8 @@ async def _keep_file(update: Update, context: IkaContext, ref: str, step: str,
         if created:
             stored.unlink(missing_ok=True)
 
-    return await _finish(update, context, ref, step, prepare=record, undo=remove_copy)
+    return await _finish(update, context, ref, step, prepare=record,
+                         undo=remove_copy) is not None
 
 
 async def _refusal(context: IkaContext, ref: str, action: Action) -> str | None:
@@ -401,7 +413,8 @@ async def ask_attachment(update: Update, context: IkaContext) -> int:
     context.user_data[_REPORT] = {  # type: ignore[index]
         "ref": ref, "step": case.current_step or "", "attach": True}
     await _prompt(update, context, t.gettext(
-        "Send the file to keep with {ref} (at most 20 MB), or /cancel.").format(ref=esc(ref)))
+        "Send the file to keep with {ref} (at most 20 MB), or /cancel.").format(ref=esc(ref)),
+        case)
     return ASK_ATTACHMENT
 
 
@@ -437,9 +450,8 @@ def _store_copy(root: Path, ref: str, sha256: str, name: str,
 
 async def not_a_document(update: Update, context: IkaContext) -> int:
     """Waiting for a file, not text: ask again, staying where we were."""
-    if update.effective_message is not None:
-        await update.effective_message.reply_text(context.t.gettext(
-            "Please send the document as a file, or /cancel."))
+    await _reply(update, context, _report(context).get("ref"), context.t.gettext(
+        "Please send the document as a file, or /cancel."))
     return ASK_ATTACHMENT if _report(context).get("attach") else ASK_DOCUMENT
 
 
@@ -499,7 +511,8 @@ async def add_note(update: Update, context: IkaContext) -> None:
     if isinstance(result, str):
         await message.reply_text(result)
         return
-    await message.reply_text(context.t.gettext("Note added to {ref}.").format(ref=ref))
+    await reply_about(update, result.case,
+                      context.t.gettext("Note added to {ref}.").format(ref=esc(ref)))
 
 
 _PRIVATE_TEXT = filters.TEXT & ~filters.COMMAND & filters.ChatType.PRIVATE
