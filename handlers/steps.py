@@ -6,6 +6,7 @@ details (a date, a reference, a file), so that plain replies reach the bot.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import re
 import warnings
@@ -15,7 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
-from telegram import Chat, InlineKeyboardMarkup, Update
+from telegram import Chat, InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.error import BadRequest
 from telegram.ext import (
     BaseHandler,
     CallbackQueryHandler,
@@ -26,12 +28,13 @@ from telegram.ext import (
 )
 from telegram.warnings import PTBUserWarning
 
-from bot.callbacks import Report, ToggleInput, decode, pattern
+from bot.callbacks import VERSION, Choice, Report, ToggleInput, decode, encode, pattern
 from bot.context import IkaContext
 from bot.dates import parse_date
 from bot.domain.case import Case
 from bot.domain.rules import (
     MAX_FILENAME,
+    SIGNING_DATES,
     Action,
     AddNote,
     Attach,
@@ -42,6 +45,7 @@ from bot.domain.rules import (
     NegotiationHeld,
     NoteSent,
     Outcome,
+    RecordSigning,
     Refused,
     RequestInputs,
     ScheduleNegotiation,
@@ -55,12 +59,19 @@ from bot.messages import refusal, step_heading
 from bot.text import clean, fit_file_name
 from handlers.acting import PrepareAction, actor_of, perform
 from handlers.cards import esc, input_state, step_card
+from handlers.clock_cards import signing_summary
 from handlers.keyboards import drop_case_buttons
 from handlers.replies import About, answer_tap, reply_about, send_about, tell
 from handlers.status import done_answer
 from storage.cases import add_document, load_case
 
 ASK_DATE, ASK_REFERENCE, ASK_START, ASK_END, ASK_VENUE, ASK_DOCUMENT, ASK_ATTACHMENT = range(7)
+# After filing, the signed instrument's dates, each asked in turn (stored states: numbers
+# after the others', so that saved conversations keep their meaning).
+ASK_SIGNED_ON, ASK_IN_FORCE_ON, ASK_EXPIRES_ON = 7, 8, 9
+DATE_STATES = dict(zip(SIGNING_DATES, (ASK_SIGNED_ON, ASK_IN_FORCE_ON, ASK_EXPIRES_ON),
+                       strict=True))
+SKIP = "filed_date"  # Choice field of the "Skip" button under a signing date's question
 _REPORT = "report"  # user_data key: {"ref", "step", and what was typed so far}
 MAX_DOCUMENT_BYTES = 20 * 1024 * 1024  # what the Bot API lets a bot download
 
@@ -259,9 +270,92 @@ async def got_reference(update: Update, context: IkaContext) -> int:
         return ConversationHandler.END
     step = context.services.procedure.sop.get(data["step"])
     text = clean(message.text or "")
-    details = NoteSent(text) if step.capture is Capture.NOTE_REF else Filed(text)
-    return await _complete_with(update, context, CompleteStep(step.key, details),
-                                ASK_REFERENCE)
+    if step.capture is Capture.NOTE_REF:
+        return await _complete_with(update, context, CompleteStep(step.key, NoteSent(text)),
+                                    ASK_REFERENCE)
+    # Filing completes the case at once; the signed instrument's dates follow, each one
+    # recorded as it is answered, so that nothing typed is lost if the rest never comes.
+    filed = await _finish(update, context, data["ref"], step.key,
+                          CompleteStep(step.key, Filed(text)))
+    if filed is None:
+        return ASK_REFERENCE
+    return await _ask_signing_date(update, context, filed.case, None)
+
+
+def _next_date(key: str | None) -> str | None:
+    """The signing date asked after ``key`` (the first after None; None after the last)."""
+    order = list(SIGNING_DATES)
+    following = order.index(key) + 1 if key in order else 0
+    return order[following] if following < len(order) else None
+
+
+async def _ask_signing_date(update: Update, context: IkaContext, case: Case,
+                            answered: str | None) -> int:
+    """Ask for the signing date after ``answered``, with a Skip button; after the last one,
+    sum up what is recorded and end the report."""
+    t, data = context.t, _report(context)
+    user = update.effective_user
+    key = _next_date(answered)
+    if user is None:
+        return ConversationHandler.END
+    if key is None:
+        context.user_data.pop(_REPORT, None)  # type: ignore[union-attr]
+        await send_about(context, user.id, case,
+                         signing_summary(case, t, context.services.procedure))
+        return ConversationHandler.END
+    data["asking"] = key
+    questions = {
+        "signed_on": t.gettext("On what date was the instrument signed? For example "
+                               "31/8/2026."),
+        "in_force_on": t.gettext("On what date does (or did) it enter into force?"),
+        "expires_on": t.gettext("On what date does it expire, or is it due for review? "
+                                "Bahagian AB and the lead division are reminded before then "
+                                "to decide on its renewal."),
+    }
+    text = (f"<b>{esc(case.ref)}</b>\n" + questions[key] + "\n"
+            + t.gettext("Tap Skip (or send /skip) if it is not known."))
+    skip = InlineKeyboardMarkup([[InlineKeyboardButton(
+        t.gettext("Skip"), callback_data=encode(Choice(SKIP, key)))]])
+    await send_about(context, user.id, case, text, reply_markup=skip)
+    return DATE_STATES[key]
+
+
+async def got_signing_date(update: Update, context: IkaContext) -> int:
+    """A signing date typed after filing: recorded at once (the rules judge it), then the
+    next one is asked; a date the rules refuse is asked for again, saying why."""
+    data = _report(context)
+    key = data.get("asking")
+    if key not in DATE_STATES or "ref" not in data:
+        return ConversationHandler.END
+    day = await _typed_date(update, context)
+    if day is None:
+        return DATE_STATES[key]
+    result = await perform(context, data["ref"], RecordSigning(**{key: day}))
+    if isinstance(result, str):
+        await _reply(update, context, data["ref"], result)
+        return DATE_STATES[key]
+    return await _ask_signing_date(update, context, result.case, key)
+
+
+async def skip_signing_date(update: Update, context: IkaContext) -> int | None:
+    """Skip (the button, or /skip): the date asked for is not known; ask the next one."""
+    data = _report(context)
+    key = data.get("asking")
+    query = update.callback_query
+    if query is not None:
+        button = decode(query.data)
+        if not isinstance(button, Choice) or button.field != SKIP or button.value != key:
+            await answer_tap(update, context, context.t.gettext(
+                "This button is no longer valid."))
+            return None  # an earlier question's button: the one asked now stays
+        await answer_tap(update, context)
+        with contextlib.suppress(BadRequest):  # already gone: the answer counts all the same
+            await query.edit_message_reply_markup(reply_markup=None)
+    case = await _load(context, data.get("ref", ""))
+    if case is None or key not in DATE_STATES:
+        context.user_data.pop(_REPORT, None)  # type: ignore[union-attr]
+        return ConversationHandler.END
+    return await _ask_signing_date(update, context, case, key)
 
 
 async def got_start(update: Update, context: IkaContext) -> int:
@@ -456,10 +550,16 @@ async def not_a_document(update: Update, context: IkaContext) -> int:
 
 
 async def cancel(update: Update, context: IkaContext) -> int:
-    """Leave the report; nothing was recorded."""
+    """Leave the report: nothing was recorded, or, while the signing dates are asked, what
+    the filing and the dates answered so far recorded."""
+    data = _report(context)
     if context.user_data is not None:
         context.user_data.pop(_REPORT, None)
-    if update.effective_message is not None:
+    filed = await _load(context, data["ref"]) if "asking" in data else None
+    if filed is not None:
+        await reply_about(update, filed, signing_summary(filed, context.t,
+                                                         context.services.procedure))
+    elif update.effective_message is not None:
         await update.effective_message.reply_text(context.t.gettext(
             "Stopped. Nothing was recorded."))
     return ConversationHandler.END
@@ -517,6 +617,7 @@ async def add_note(update: Update, context: IkaContext) -> None:
 
 _PRIVATE_TEXT = filters.TEXT & ~filters.COMMAND & filters.ChatType.PRIVATE
 _PRIVATE_DOCUMENT = filters.Document.ALL & filters.ChatType.PRIVATE
+_SKIP = re.compile(rf"^ch:{VERSION}:{SKIP}:")
 
 def handlers() -> list[BaseHandler[Any, Any, Any]]:
     """This module's handlers, in the order they are tried."""
@@ -542,6 +643,11 @@ def handlers() -> list[BaseHandler[Any, Any, Any]]:
                         MessageHandler(_PRIVATE_DOCUMENT, got_attachment),
                         MessageHandler(_PRIVATE_TEXT, not_a_document),
                     ],
+                    **{state: [MessageHandler(_PRIVATE_TEXT, got_signing_date),
+                               CallbackQueryHandler(skip_signing_date, pattern=_SKIP),
+                               CommandHandler("skip", skip_signing_date,
+                                              filters=filters.ChatType.PRIVATE)]
+                       for state in DATE_STATES.values()},
                 },
                 fallbacks=[CommandHandler("cancel", cancel)],
                 name="report_step",
