@@ -250,6 +250,18 @@ def _extension_days(details: Mapping[str, Any], t: Translator, sop: Sop | None) 
         limit=details.get("limit", "?"))
 
 
+def _signing_dates_order(details: Mapping[str, Any], t: Translator, sop: Sop | None) -> str:
+    given = [t.gettext(label).format(date=_day(details.get(key), t)) for key, label in (
+        ("signed_on", N_("signed {date}")), ("in_force_on", N_("in force {date}")),
+        ("expires_on", N_("expires {date}"))) if details.get(key) is not None]
+    rule = t.gettext("An instrument enters into force on or after the day it is signed, and "
+                     "expires (or is reviewed) after both.")
+    if not given:
+        return rule
+    return t.gettext("These dates are out of order: {dates}.").format(
+        dates=t.format_list(given)) + " " + rule
+
+
 def _fixed(message: str) -> Callable[[Mapping[str, Any], Translator, Sop | None], str]:
     """A refusal whose text needs no details."""
     return lambda details, t, sop: t.gettext(message)
@@ -312,6 +324,10 @@ _REFUSALS: Mapping[Reason, Callable[[Mapping[str, Any], Translator, Sop | None],
         N_("You are not among the approvers listed on this case.")
     ),
     Reason.ALREADY_VOTED: _fixed(N_("Your decision on this case is already recorded.")),
+    Reason.SIGNING_DATES_ORDER: _signing_dates_order,
+    Reason.NOT_FILED: _fixed(
+        N_("The signed instrument's dates are recorded once the case is filed (its last step).")
+    ),
 }
 
 

@@ -36,7 +36,7 @@ from handlers.acting import actor_of, perform
 from handlers.away import on_behalf
 from handlers.cards import esc
 from handlers.keyboards import drop_case_buttons
-from handlers.replies import answer_tap
+from handlers.replies import answer_tap, reply_about, send_about
 from storage.cases import load_case
 
 WAITING_FOR_REASON = 0
@@ -56,11 +56,12 @@ async def decide(update: Update, context: IkaContext) -> int:
         await _stale(update, context)
         return ConversationHandler.END
     t = context.t
-    if not button.approve and await _reason_awaited(context, button):
+    awaiting = await _reason_awaited(context, button) if not button.approve else None
+    if awaiting is not None:
         # Their Tidak is recorded, but the question for its reason was lost (the bot restarted
         # in between) or is asked again: ask it again rather than refuse the tap.
         await answer_tap(update, context, t.gettext("Recorded: Tidak."), alert=False)
-        return await _ask_reason(context, query.from_user.id, button.ref)
+        return await _ask_reason(context, query.from_user.id, awaiting)
 
     def action(case: Case) -> Action:
         if case.round != button.round:
@@ -83,24 +84,25 @@ async def decide(update: Update, context: IkaContext) -> int:
     await drop_case_buttons(query, button.ref)  # a reminder's other cases keep theirs
     if button.approve:
         return ConversationHandler.END
-    return await _ask_reason(context, query.from_user.id, button.ref)
+    return await _ask_reason(context, query.from_user.id, result.case)
 
 
-async def _reason_awaited(context: IkaContext, button: Approve) -> bool:
+async def _reason_awaited(context: IkaContext, button: Approve) -> Case | None:
+    """The case, when the actor's Tidak on it still awaits its reason."""
     actor = actor_of(context)
     if actor is None:
-        return False
+        return None
     async with context.services.sessions() as session:
         case = await load_case(session=session, ref=button.ref)
-    return case is not None and awaits_reason(case, actor, button.round)
+    return case if case is not None and awaits_reason(case, actor, button.round) else None
 
 
-async def _ask_reason(context: IkaContext, user_id: int, ref: str) -> int:
-    context.user_data[_REASON_FOR] = ref  # type: ignore[index]
-    await context.bot.send_message(
-        user_id,
+async def _ask_reason(context: IkaContext, user_id: int, case: Case) -> int:
+    context.user_data[_REASON_FOR] = case.ref  # type: ignore[index]
+    await send_about(
+        context, user_id, case,
         context.t.gettext("Tidak on {ref} is recorded. If you wish, reply with the reason for "
-                          "the lead division, or send /skip.").format(ref=esc(ref)),
+                          "the lead division, or send /skip.").format(ref=esc(case.ref)),
     )
     return WAITING_FOR_REASON
 
@@ -115,8 +117,8 @@ async def give_reason(update: Update, context: IkaContext) -> int:
     if isinstance(result, str):
         await message.reply_text(result)
         return WAITING_FOR_REASON  # they may shorten it, or /skip
-    await message.reply_text(context.t.gettext("Thank you: the reason has been passed on to "
-                                               "the lead division."))
+    await reply_about(update, result.case, context.t.gettext(
+        "Thank you: the reason has been passed on to the lead division."))
     context.user_data.pop(_REASON_FOR, None)  # type: ignore[union-attr]
     return ConversationHandler.END
 

@@ -46,7 +46,7 @@ from bot.text import clean
 from handlers import acting
 from handlers.cards import division_name, due_line, esc
 from handlers.gate import guess_language
-from handlers.replies import answer_query
+from handlers.replies import answer_query, protected
 from storage.models import Division, DivisionKind
 
 DRAFT = "new_case"  # the key of the answers so far in user_data
@@ -496,7 +496,8 @@ async def confirm(update: Update, context: IkaContext) -> State:
     if isinstance(outcome, str):
         await message.reply_text(outcome)
         return END
-    await message.reply_text(registered_text(outcome, context, lead, inform_lead))
+    await message.reply_text(registered_text(outcome, context, lead, inform_lead),
+                             protect_content=protected(outcome.case))
     return END
 
 

@@ -7,7 +7,7 @@ Rendering only, like handlers.cards: text (HTML, user text escaped) and buttons.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
@@ -15,13 +15,19 @@ from bot.callbacks import AnswerMoreTime, encode
 from bot.domain.case import Case, Classification, StepRun
 from bot.domain.clock import Extension, ExtensionState, Wait, extensions, original_due, waits
 from bot.domain.deadlines import Procedure
+from bot.domain.reminders import months_before
 from bot.domain.rules import votes_of
 from bot.domain.sop import WaitParty
 from bot.i18n import N_, Translator
 from bot.messages import step_heading
 from handlers.cards import esc
+from storage.models import Division, DivisionKind
 
 Names = Callable[[int | None], str]
+SULIT = "<i>Sulit</i>"
+# A renewal reminder is planned on the first working day from its month mark; one whose day
+# lies further from every mark was planned for an expiry date since corrected.
+RENEWAL_SLACK = timedelta(days=7)
 
 PARTIES = {
     WaitParty.KLN: N_("KLN (the Ministry of Foreign Affairs)"),
@@ -46,12 +52,26 @@ def classification_label(classification: Classification, t: Translator) -> str:
     return t.gettext(CLASSIFICATIONS[classification])
 
 
-def shown_title(case: Case, t: Translator, *, trusted: bool) -> str:
-    """The case's title, escaped; a Sulit case's only where ``trusted`` (AB's chat, the lead
-    division's, a private chat), elsewhere "Sulit" in its place (beside the reference)."""
+def trusted(chat: Division | None, lead_division: str) -> bool:
+    """Whether a chat may see the title of a Sulit case led by ``lead_division``: a private
+    chat (``chat`` None), AB's group, or that division's group."""
+    return chat is None or chat.kind == DivisionKind.AB.value or chat.code == lead_division
+
+
+def shown_title(case: Case, t: Translator, *, trusted: bool, chars: int | None = None) -> str:
+    """The case's title, escaped (cut to ``chars``); a Sulit case's only where ``trusted`` (see
+    ``trusted``), elsewhere "Sulit" in its place (beside the reference)."""
     if case.is_sulit and not trusted:
-        return "<i>Sulit</i>"  # the marking itself, as on the paper file, in every language
-    return esc(case.title)
+        return SULIT  # the marking itself, as on the paper file, in every language
+    title = case.title
+    if chars is not None and len(title) > chars:
+        title = title[:chars - 1].rstrip() + "…"
+    return esc(title)
+
+
+def title_in(chat: Division | None, case: Case, t: Translator, chars: int | None = None) -> str:
+    """The case's title as ``chat`` may see it (see ``shown_title``)."""
+    return shown_title(case, t, trusted=trusted(chat, case.lead_division), chars=chars)
 
 
 def _day(moment: datetime, t: Translator, procedure: Procedure) -> str:
@@ -155,6 +175,24 @@ def signing_lines(run: StepRun, t: Translator) -> list[str]:
             for key, label in labels if isinstance(run.data.get(key), str)]
 
 
+def signing_summary(case: Case, t: Translator, procedure: Procedure) -> str:
+    """What is recorded of a filed case's signed instrument, and how to correct it later."""
+    run = case.run(procedure.sop.keys[-1])
+    lines = signing_lines(run, t) if run is not None else []
+    head = (t.gettext("{ref}: the instrument's dates are recorded.") if lines
+            else t.gettext("{ref}: no dates of the instrument are recorded.")).format(
+        ref=esc(case.ref))
+    if run is not None and isinstance(run.data.get("expires_on"), str):
+        months = t.format_list(str(m) for m in procedure.sop.policy.renewal_months)
+        lines.append(t.gettext("Bahagian AB and the lead division will be reminded {months} "
+                               "months before the expiry to decide on renewal.").format(
+            months=months))
+    lines.append(t.gettext("To record or correct them: /signed {ref} followed by the signing "
+                           "date, the date in force and the expiry date.").format(
+        ref=esc(case.ref)))
+    return "\n".join([head, *lines])
+
+
 def votes_lines(case: Case, run: StepRun, round_: int, t: Translator, name: Names) -> list[str]:
     """Who has decided so far, under the "every approver" policy."""
     votes = votes_of(case, run, round_)
@@ -178,15 +216,25 @@ def votes_lines(case: Case, run: StepRun, round_: int, t: Translator, name: Name
 
 def renewal_line(case: Case, rows: Sequence[object], title: str, procedure: Procedure,
                  t: Translator) -> str:
-    """The renewal reminder: the instrument expires (or is due for review) on a date."""
+    """The renewal reminder: the instrument expires (or is due for review) on a date. Nothing
+    ("") for reminders planned for an expiry date since corrected or cleared."""
     run = case.run(procedure.sop.keys[-1])
     expires = run.data.get("expires_on") if run is not None else None
     if not isinstance(expires, str):
         return ""
-    months = max((getattr(row, "seq", 0) for row in rows), default=0)
+    expiry = date.fromisoformat(expires)
+    # Which of the SOP's marks a reminder's day is (not its seq: a row keyed by its day may
+    # have been planned for another mark of an expiry date since corrected).
+    days = [day for row in rows if isinstance(day := getattr(row, "day", None), date)]
+    fitting = [months for months in procedure.sop.policy.renewal_months
+               if any(timedelta(0) <= day - months_before(expiry, months) <= RENEWAL_SLACK
+                      for day in days)]
+    if not fitting:
+        return ""
+    months = max(fitting)
     return "\n".join([title, t.ngettext(
         "The instrument expires or is due for review on {date}, in {n} month: please decide "
         "with the lead division whether to renew it.",
         "The instrument expires or is due for review on {date}, in {n} months: please decide "
         "with the lead division whether to renew it.", months).format(
-        date=t.format_date(date.fromisoformat(expires)), n=months)])
+        date=t.format_date(expiry), n=months)])

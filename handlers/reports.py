@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import IO, Any
@@ -21,7 +22,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 from bot.callbacks import Timeline, decode, encode, pattern
 from bot.context import IkaContext
 from bot.dates import parse_date
-from bot.domain.agenda import deadlines
+from bot.domain.agenda import Deadline, deadlines
 from bot.domain.case import Actor, Case, Role
 from bot.domain.case_filter import parse_filter
 from bot.domain.deadlines import Procedure
@@ -32,6 +33,7 @@ from bot.domain.timeline import timeline
 from bot.i18n import Translator
 from bot.messages import step_heading
 from handlers.cards import division_name, esc
+from handlers.clock_cards import trusted
 from handlers.drawing.register_sheet import (
     CSV_ENCODING,
     Names,
@@ -41,6 +43,7 @@ from handlers.drawing.register_sheet import (
     step_values,
 )
 from handlers.drawing.workbook_process import Rows, WorkbookProcess
+from handlers.replies import protected, reply_about
 from storage.case_pages import narrowing
 from storage.cases import Sessions, UnknownCase, load_case
 from storage.models import Division
@@ -118,12 +121,16 @@ class Written:
     cases: int
     writer_peak_mb: float | None = None  # None for CSV, written in this process
     writer_cpu_s: float | None = None
+    sulit: bool = False  # a Sulit case is in it
+    left_out: int = 0  # Sulit cases ``shown`` kept out
 
 
 async def write_register(out: IO[bytes], *, sessions: Sessions, procedure: Procedure,
                          t: Translator, now: datetime, fmt: str = "xlsx",
-                         narrow: Narrow | None = None) -> Written:
-    """Write the register of the cases ``narrow`` lets through to ``out`` (none: nothing)."""
+                         narrow: Narrow | None = None,
+                         shown: Callable[[Case], bool] | None = None) -> Written:
+    """Write the register of the cases ``narrow`` lets through to ``out`` (none: nothing);
+    with ``shown``, the Sulit cases it refuses are left out (and counted)."""
     directory = await read_directory(sessions)
     names = directory.names(t)
     history = await read_history(sessions, procedure)
@@ -131,7 +138,8 @@ async def write_register(out: IO[bytes], *, sessions: Sessions, procedure: Proce
     text = io.StringIO()
     # Made with the first case (no cases, no file): the CSV here, the workbook in a child.
     sheet: WorkbookProcess | RegisterCsv | None = None
-    count = 0
+    count = left_out = 0
+    sulit = False
 
     def rows(cases: list[Case], dates: dict[str, Target]) -> tuple[Rows, Rows]:
         case_rows: Rows = []
@@ -148,7 +156,12 @@ async def write_register(out: IO[bytes], *, sessions: Sessions, procedure: Proce
 
     try:
         async with sessions() as session:
-            async for cases in case_batches(session=session, narrow=narrow):
+            async for batch in case_batches(session=session, narrow=narrow):
+                cases = [c for c in batch if shown is None or not c.is_sulit or shown(c)]
+                left_out += len(batch) - len(cases)
+                sulit = sulit or any(c.is_sulit for c in cases)
+                if not cases:
+                    continue
                 if sheet is None:
                     sheet = (await WorkbookProcess.start(*sheet_specs(t)) if fmt == "xlsx"
                              else RegisterCsv(t, text))
@@ -162,10 +175,10 @@ async def write_register(out: IO[bytes], *, sessions: Sessions, procedure: Proce
                 count += len(cases)
         if isinstance(sheet, WorkbookProcess):
             peak, cpu = await sheet.finish(out)
-            return Written(count, peak, cpu)
+            return Written(count, peak, cpu, sulit, left_out)
         if sheet is not None:
             out.write(text.getvalue().encode(CSV_ENCODING))
-        return Written(count)
+        return Written(count, sulit=sulit, left_out=left_out)
     finally:
         if isinstance(sheet, WorkbookProcess):
             await sheet.close()
@@ -173,6 +186,19 @@ async def write_register(out: IO[bytes], *, sessions: Sessions, procedure: Proce
 
 def _actor(context: IkaContext) -> Actor | None:
     return context.user.actor() if context.user is not None else None
+
+
+def _shown_here(context: IkaContext) -> Callable[[Case], bool]:
+    """Whether a Sulit case may be in a file sent to this chat: in private, AB's group and
+    its lead division's group; in any other group a file leaves it out."""
+    return lambda case: trusted(context.chat_division, case.lead_division)
+
+
+def _left_out_line(n: int, t: Translator) -> str:
+    return t.ngettext(
+        "{n} Sulit case is left out here: ask in your private chat with the bot.",
+        "{n} Sulit cases are left out here: ask in your private chat with the bot.", n,
+    ).format(n=n)
 
 
 async def export(update: Update, context: IkaContext) -> None:
@@ -204,19 +230,24 @@ async def export(update: Update, context: IkaContext) -> None:
     out = io.BytesIO()
     written = await write_register(out, sessions=services.sessions,
                                    procedure=services.procedure, t=t, now=now, fmt=fmt,
-                                   narrow=narrow)
+                                   narrow=narrow, shown=_shown_here(context))
     count = written.cases
     if not count:
-        await message.reply_text(
-            t.gettext("No case matches these filters: nothing to export. /status shows "
-                      "which cases they keep.") if chosen
-            else t.gettext("There are no cases to put in the register yet."))
+        text = (t.gettext("No case matches these filters: nothing to export. /status shows "
+                          "which cases they keep.") if chosen
+                else t.gettext("There are no cases to put in the register yet."))
+        if written.left_out:
+            text += "\n" + _left_out_line(written.left_out, t)
+        await message.reply_text(text)
         return
     day = services.procedure.calendar.local_date(now).isoformat()
-    await message.reply_document(
-        out.getvalue(), filename=f"ikabot-register-{day}.{fmt}",
-        caption=t.ngettext("The IKA register: {n} case.", "The IKA register: {n} cases.",
-                           count).format(n=count))
+    caption = t.ngettext("The IKA register: {n} case.", "The IKA register: {n} cases.",
+                         count).format(n=count)
+    if written.left_out:
+        caption += "\n" + _left_out_line(written.left_out, t)
+    # a register holding a Sulit case is protected like every message about one
+    await message.reply_document(out.getvalue(), filename=f"ikabot-register-{day}.{fmt}",
+                                 caption=caption, protect_content=True if written.sulit else None)
 
 
 # --- the calendar -------------------------------------------------------------------------
@@ -235,23 +266,39 @@ async def send_calendar(update: Update, context: IkaContext) -> None:
     services = context.services
     procedure = services.procedure
     numbers = {key: procedure.sop.number(key) for key in procedure.sop.keys}
-    found = []
+    found: list[Deadline] = []
+    sulit: list[Case] = []
+    left_out = 0
+    shown = _shown_here(context)
     async with services.sessions() as session:
         async for cases in case_batches(session=session, narrow=open_only):
-            found += deadlines(cases, actor, numbers, procedure.calendar)
+            kept: list[Case] = []
+            hidden: list[Case] = []
+            for case in cases:
+                (hidden if case.is_sulit and not shown(case) else kept).append(case)
+            left_out += len(deadlines(hidden, actor, numbers, procedure.calendar))
+            found += deadlines(kept, actor, numbers, procedure.calendar)
+            sulit += [case for case in kept if case.is_sulit]
     if not found:
-        await message.reply_text(t.gettext("There are no open steps for your calendar."))
+        text = t.gettext("There are no open steps for your calendar.")
+        if left_out:
+            text += "\n" + _left_out_line(left_out, t)
+        await message.reply_text(text)
         return
     found.sort(key=lambda d: (d.due, d.ref))
     from handlers.drawing.deadlines_ics import render_deadlines  # see LAZY
 
     ics = render_deadlines(found, procedure.sop, t, bot_link(context), services.now())
+    caption = t.ngettext("{n} deadline. Open the file to add it to your calendar; a newer "
+                         "file updates it.",
+                         "{n} deadlines. Open the file to add them to your calendar; a newer "
+                         "file updates them.", len(found)).format(n=len(found))
+    if left_out:
+        caption += "\n" + _left_out_line(left_out, t)
+    followed = {d.ref for d in found}
     await message.reply_document(
-        ics, filename="ikabot-deadlines.ics",
-        caption=t.ngettext("{n} deadline. Open the file to add it to your calendar; a newer "
-                           "file updates it.",
-                           "{n} deadlines. Open the file to add them to your calendar; a newer "
-                           "file updates them.", len(found)).format(n=len(found)))
+        ics, filename="ikabot-deadlines.ics", caption=caption,
+        protect_content=protected([c for c in sulit if c.ref in followed]))
 
 
 # --- the timeline picture -----------------------------------------------------------------
@@ -292,12 +339,13 @@ async def send_timeline(update: Update, context: IkaContext) -> None:
     await query.answer()
     from handlers.drawing.timeline_chart import render_timeline  # see LAZY
 
-    picture = timeline(case, services.procedure, services.now())
+    picture = timeline(case, services.procedure, services.now(),
+                       title_shown=trusted(context.chat_division, case.lead_division))
     png = await asyncio.to_thread(render_timeline, picture, services.procedure.sop, t)
     chat = update.effective_chat
     if chat is not None:
         await context.bot.send_photo(
-            chat.id, png, filename=f"{case.ref}.png",
+            chat.id, png, filename=f"{case.ref}.png", protect_content=protected(case),
             caption=t.gettext("Timeline of {ref}: red is late, shaded days are weekends and "
                               "public holidays.").format(ref=esc(case.ref)))
 
@@ -374,7 +422,7 @@ async def set_case_target(update: Update, context: IkaContext) -> None:
     fc = forecast(case, history, services.procedure, now)
     lines = [t.gettext("{ref}: target date set.").format(ref=esc(ref)),
              *forecast_lines(fc, target, t, services.procedure)]
-    await message.reply_text("\n".join(lines))
+    await reply_about(update, case, "\n".join(lines))
 
 
 HANDLERS: list[BaseHandler[Any, Any, Any]] = [

@@ -1,5 +1,6 @@
-"""After signing, and a case's classification: /expiring lists instruments coming up for
-renewal; /classify marks a case Terhad or Sulit (AB)."""
+"""After signing, and a case's classification: /signed records or corrects a filed case's
+instrument dates; /expiring lists instruments coming up for renewal; /classify marks a case
+Terhad or Sulit (AB)."""
 
 from __future__ import annotations
 
@@ -13,16 +14,20 @@ from bot.context import IkaContext
 from bot.dates import parse_date
 from bot.domain.case import Classification
 from bot.domain.reminders import months_before
-from bot.domain.rules import Classify
+from bot.domain.rules import KEEP, Classify, Keep, Reason, RecordSigning, filed_run
+from bot.i18n import Translator
+from bot.messages import refusal
 from handlers.acting import perform
 from handlers.cards import esc
 from handlers.clock import REF
-from handlers.clock_cards import classification_label
+from handlers.clock_cards import SULIT, classification_label, signing_summary, trusted
+from handlers.replies import reply_about
+from storage.cases import load_case
 from storage.instruments import expiring
-from storage.models import DivisionKind
 
 DEFAULT_MONTHS = 6
 MAX_LISTED = 50  # the rest is a narrower period away; the answer stays under 4096
+CLEAR_WORDS = frozenset({"tiada", "none"})  # /signed: a date to clear
 WORDS = {"terhad": Classification.TERHAD, "sulit": Classification.SULIT,
          "biasa": Classification.OPEN, "open": Classification.OPEN,
          "restricted": Classification.TERHAD, "confidential": Classification.SULIT}
@@ -66,9 +71,8 @@ async def show_expiring(update: Update, context: IkaContext) -> None:
     chat = context.chat_division
     lines = [head]
     for item in found[:MAX_LISTED]:
-        trusted = chat is None or chat.code == item.lead_division or (
-            chat.kind == DivisionKind.AB.value)
-        title = esc(item.title) if trusted or not item.sulit else "<i>Sulit</i>"
+        shown = not item.sulit or trusted(chat, item.lead_division)
+        title = esc(item.title) if shown else SULIT
         lines.append(f"{t.format_date(item.expires_on)} · <b>{esc(item.ref)}</b> · {title}")
     if len(found) > MAX_LISTED:
         lines.append(t.gettext("…and {n} more: ask for a shorter period.").format(
@@ -94,11 +98,68 @@ async def classify(update: Update, context: IkaContext) -> None:
     if isinstance(result, str):
         await message.reply_text(result)
         return
-    await message.reply_text(t.gettext("{ref} is now {level}.").format(
-        ref=esc(ref), level=esc(classification_label(level, t))),
-        protect_content=level is Classification.SULIT or None)
+    await reply_about(update, result.case, t.gettext("{ref} is now {level}.").format(
+        ref=esc(ref), level=esc(classification_label(level, t))))
+
+
+def _signing_date(word: str) -> date | None | Keep | str:
+    """A date as typed; "-" keeps the one recorded; "tiada" / "none" clears it; else the word
+    itself, which is not a date."""
+    if word == "-":
+        return KEEP
+    if word.lower() in CLEAR_WORDS:
+        return None
+    return parse_date(word) or word
+
+
+async def record_signing(update: Update, context: IkaContext) -> None:
+    """/signed REF [SIGNED [IN_FORCE [EXPIRES]]]: a filed case's signed instrument's dates,
+    recorded or corrected by AB or the lead division; alone, the dates recorded."""
+    message = update.effective_message
+    if message is None:
+        return
+    t, args = context.t, context.args or []
+    ref = args[0].upper() if args and REF.fullmatch(args[0]) else None
+    if ref is None or len(args) > 4:
+        await message.reply_text(_signed_usage(t, ref))
+        return
+    procedure = context.services.procedure
+    if len(args) == 1:
+        async with context.services.readers() as session, session.begin():
+            case = await load_case(session=session, ref=ref, copy=False)
+        if case is None:
+            await message.reply_text(t.gettext("There is no case {ref}.").format(ref=esc(ref)))
+        elif filed_run(case, procedure) is None:
+            await reply_about(update, case, refusal(Reason.NOT_FILED, {}, t, sop=procedure.sop))
+        else:
+            await reply_about(update, case, signing_summary(case, t, procedure))
+        return
+    given = [_signing_date(word) for word in args[1:]]
+    wrong = next((word for word in given if isinstance(word, str)), None)
+    if wrong is not None:
+        await message.reply_text(t.gettext("“{text}” is not a date.").format(
+            text=esc(wrong[:40])) + "\n" + _signed_usage(t, ref))
+        return
+    dates = [word for word in given if not isinstance(word, str)]
+    result = await perform(context, ref, RecordSigning(*dates))
+    if isinstance(result, str):
+        await message.reply_text(result)
+        return
+    text = signing_summary(result.case, t, procedure)
+    if not result.events:
+        text = t.gettext("Nothing changed: these dates are already recorded.") + "\n" + text
+    await reply_about(update, result.case, text)
+
+
+def _signed_usage(t: Translator, ref: str | None) -> str:
+    return t.gettext(
+        "Send /signed followed by the case reference and the dates the instrument was signed, "
+        "entered into force, and expires or is due for review, for example: /signed {ref} "
+        "1/12/2026 1/1/2027 1/12/2031. Put - for a date that stays as recorded, and tiada "
+        "to clear one.").format(ref=esc(ref or "IKA-2026-001"))
 
 
 def handlers() -> list[BaseHandler[Any, Any, Any]]:
     """This module's handlers."""
-    return [CommandHandler("expiring", show_expiring), CommandHandler("classify", classify)]
+    return [CommandHandler("expiring", show_expiring), CommandHandler("classify", classify),
+            CommandHandler("signed", record_signing)]

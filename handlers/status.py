@@ -11,11 +11,11 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
 
-from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.error import BadRequest
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
@@ -56,11 +56,11 @@ from handlers.cards import (
     owner_division,
     working_days_late,
 )
-from handlers.clock_cards import clock_lines, shown_title, signing_lines
-from handlers.replies import answer_tap
+from handlers.clock_cards import clock_lines, signing_lines, title_in
+from handlers.replies import answer_tap, protected, reply_about, send_about
 from storage.case_pages import Acting, CasePage, read_page
 from storage.cases import load_case
-from storage.models import Division, DivisionKind
+from storage.models import Division
 from storage.org_cache import Org
 from storage.reports import targets
 
@@ -162,17 +162,13 @@ def is_overdue(case: Case, now: datetime) -> bool:
             and waiting(run) is None)  # a stopped clock is not late
 
 
-def _title(case: Case, t: Translator, org: Org, chat: str | None) -> str:
-    """A Sulit case's title only in AB's chat, its lead division's, or in private."""
-    division = org.divisions.get(chat) if chat is not None else None
-    trusted = chat is None or chat == case.lead_division or (
-        division is not None and division.kind == DivisionKind.AB.value)
-    return shown_title(case, t, trusted=trusted)
+@dataclass(frozen=True)
+class Answer:
+    """A page to show, its buttons, and the cases it speaks of (a Sulit one protects it)."""
 
-
-def _chat(context: IkaContext) -> str | None:
-    """The division whose group chat asks (None in private)."""
-    return context.chat_division.code if context.chat_division is not None else None
+    text: str
+    markup: InlineKeyboardMarkup | None = None
+    about: list[Case] = field(default_factory=list)
 
 
 def _clip(text: str, chars: int) -> str:
@@ -180,13 +176,13 @@ def _clip(text: str, chars: int) -> str:
 
 
 def _case_block(case: Case, t: Translator, procedure: Procedure, now: datetime,
-                org: Org, chars: int = 1000, chat: str | None = None) -> str:
-    """One case in a list; titles and names longer than ``chars`` are cut short."""
+                org: Org, chars: int = 1000, chat: Division | None = None) -> str:
+    """One case in a list; titles and names longer than ``chars`` are cut short (a Sulit
+    case's title shows only where ``chat`` may see it)."""
     run = case.current_run
     icon = ICON_LATE if is_overdue(case, now) else (
         ICON_WAITING if case.phase is not Phase.WORK else ICON_CURRENT)
-    title = (esc(_clip(case.title, chars)) if not case.is_sulit
-             else _title(case, t, org, chat))
+    title = title_in(chat, case, t, chars)
     lines = [f"{icon} <b>{esc(case.ref)}</b> · {title}"]
     if not case.is_open:
         lines.append(status_label(case.status, t))
@@ -282,11 +278,10 @@ def _list_markup(found: CaseFilter, page: int, pages: int, overdue: int, t: Tran
     return InlineKeyboardMarkup(rows) if rows else None
 
 
-def _nothing_found(found: CaseFilter, t: Translator, procedure: Procedure, org: Org
-                   ) -> tuple[str, InlineKeyboardMarkup | None]:
+def _nothing_found(found: CaseFilter, t: Translator, procedure: Procedure, org: Org) -> Answer:
     """No case matches: say which filter, and offer the filters with one condition less."""
     if found.is_default:
-        return t.gettext("There are no open cases."), None
+        return Answer(t.gettext("There are no open cases."))
     numbers = _step_numbers(procedure)
     lines = [t.gettext("No case matches: {filter}.").format(
         filter=describe(found, t, procedure, org.divisions))]
@@ -303,11 +298,10 @@ def _nothing_found(found: CaseFilter, t: Translator, procedure: Procedure, org: 
 
     buttons = [[InlineKeyboardButton(label(w), callback_data=encode(Page(_what(w, procedure), 0)))]
                for w in wider]
-    return "\n".join(lines), InlineKeyboardMarkup(buttons)
+    return Answer("\n".join(lines), InlineKeyboardMarkup(buttons))
 
 
-async def list_answer(context: IkaContext, found: CaseFilter, page: int
-                      ) -> tuple[str, InlineKeyboardMarkup | None]:
+async def list_answer(context: IkaContext, found: CaseFilter, page: int) -> Answer:
     """Page ``page`` of the cases ``found`` keeps, read from the database as they are now."""
     services, t = context.services, context.t
     procedure, now = services.procedure, services.now()
@@ -324,9 +318,11 @@ async def list_answer(context: IkaContext, found: CaseFilter, page: int
         header += "\n" + t.gettext("Showing: {filter}").format(
             filter=describe(found, t, procedure, org.divisions))
     text = list_page_text(
-        header, lambda chars: [_case_block(c, t, procedure, now, org, chars, _chat(context))
+        header, lambda chars: [_case_block(c, t, procedure, now, org, chars,
+                                           context.chat_division)
                                for c in shown.cases], page, pages, t)
-    return text, _list_markup(found, page, pages, shown.overdue, t, procedure)
+    return Answer(text, _list_markup(found, page, pages, shown.overdue, t, procedure),
+                  list(shown.cases))
 
 
 def _when(moment: datetime, t: Translator, procedure: Procedure) -> str:
@@ -436,7 +432,7 @@ def _run_block(case: Case, run: StepRun, t: Translator, procedure: Procedure, no
 
 
 def case_listing(case: Case, t: Translator, procedure: Procedure, now: datetime,
-                 org: Org, more: Sequence[str] = (), chat: str | None = None) -> Listing:
+                 org: Org, more: Sequence[str] = (), chat: Division | None = None) -> Listing:
     """One case, step by step: due, done when and by whom, lateness, inputs and decisions."""
     status = status_label(case.status, t)
     if case.is_open and case.phase is not Phase.WORK:
@@ -461,14 +457,14 @@ def case_listing(case: Case, t: Translator, procedure: Procedure, now: datetime,
         started = {run.key for run in case.steps}
         blocks += [f"{ICON_AHEAD} " + esc(step_heading(procedure.sop, key, t))
                    for key in procedure.sop.keys if key not in started]
-    return Listing(heading(case, t, _title(case, t, org, chat)), blocks)
+    return Listing(heading(case, t, title_in(chat, case, t)), blocks)
 
 
 # --- handlers -------------------------------------------------------------------------------
 
 
-async def _case_pages(context: IkaContext, ref: str) -> list[str] | None:
-    """The pages of case ``ref`` as it is now, or None when there is no such case."""
+async def _case_pages(context: IkaContext, ref: str) -> tuple[Case, list[str]] | None:
+    """Case ``ref`` as it is now, and its pages; None when there is no such case."""
     services, t = context.services, context.t
     org = await services.org.get()
     now = services.now()
@@ -480,8 +476,8 @@ async def _case_pages(context: IkaContext, ref: str) -> list[str] | None:
         return None
     more = reports.forecast_lines(forecast(case, history, services.procedure, now), target, t,
                                   services.procedure)
-    return case_listing(case, t, services.procedure, services.now(), org, more,
-                        _chat(context)).pages(t)
+    return case, case_listing(case, t, services.procedure, services.now(), org, more,
+                              context.chat_division).pages(t)
 
 
 def _no_case(what: str, t: Translator) -> str:
@@ -535,11 +531,12 @@ async def show_status(update: Update, context: IkaContext) -> None:
     words = list(context.args or [])
     if len(words) == 1 and _REF.fullmatch(words[0].upper()):
         ref = words[0].upper()
-        pages = await _case_pages(context, ref)
-        if pages is None:
+        shown = await _case_pages(context, ref)
+        if shown is None:
             await message.reply_text(_no_case(ref, t))
             return
-        await message.reply_text(pages[0], reply_markup=reports.with_timeline(
+        case, pages = shown
+        await reply_about(update, case, pages[0], reply_markup=reports.with_timeline(
             page_markup(ref, 0, len(pages)), ref, t))
         return
     org = await context.services.org.get()
@@ -557,20 +554,31 @@ async def show_status(update: Update, context: IkaContext) -> None:
             text += "\n" + _unknown_line(parsed.unknown, t)
         await message.reply_text(text)
         return
-    text, markup = await list_answer(context, parsed.filter, 0)
+    answer = await list_answer(context, parsed.filter, 0)
+    text, markup = answer.text, answer.markup
     if notes:
         text = "\n".join(notes) + "\n\n" + text
         if shown_length(text) > PAGE_LIMIT:
             text = paginate([text], PAGE_LIMIT)[0]
     if options:
         markup = InlineKeyboardMarkup([*options, *(markup.inline_keyboard if markup else ())])
-    await message.reply_text(text, reply_markup=markup)
+    await reply_about(update, answer.about, text, reply_markup=markup)
 
 
-async def _edit(query: CallbackQuery, text: str, markup: InlineKeyboardMarkup | None) -> None:
+async def _edit(update: Update, context: IkaContext, answer: Answer) -> None:
+    """Show ``answer`` in place of the tapped message; as a new, protected message when it
+    speaks of a Sulit case and the tapped one is not protected (an edit cannot protect)."""
+    query = update.callback_query
+    assert query is not None
     await query.answer()
+    message = query.message
+    if protected(answer.about) and isinstance(message, Message) \
+            and not message.has_protected_content:
+        await send_about(context, message.chat.id, answer.about, answer.text,
+                         reply_markup=answer.markup)
+        return
     try:
-        await query.edit_message_text(text, reply_markup=markup)
+        await query.edit_message_text(answer.text, reply_markup=answer.markup)
     except BadRequest as error:
         # A second tap on the same arrow asks for the page already shown: nothing to change.
         if "not modified" not in error.message:
@@ -589,22 +597,23 @@ async def turn_page(update: Update, context: IkaContext) -> None:
         await answer_tap(update, context, t.gettext("This button is no longer valid."))
         return
     if button.what == DONE:
-        await _edit(query, *await done_answer(context, button.page))
+        await _edit(update, context, await done_answer(context, button.page))
         return
     found = (CaseFilter() if button.what == OPEN
              else from_token(button.what, procedure.sop.keys)
              if button.what.startswith(TOKEN_PREFIX) else None)
     if found is not None:
-        await _edit(query, *await list_answer(context, found, button.page))
+        await _edit(update, context, await list_answer(context, found, button.page))
         return
-    pages = await _case_pages(context, button.what)
-    if pages is None:
+    shown = await _case_pages(context, button.what)
+    if shown is None:
         await answer_tap(update, context,
                          t.gettext("There is no case {ref}.").format(ref=button.what))
         return
+    case, pages = shown
     page = min(button.page, len(pages) - 1)
-    await _edit(query, pages[page], reports.with_timeline(
-        page_markup(button.what, page, len(pages)), button.what, t))
+    await _edit(update, context, Answer(pages[page], reports.with_timeline(
+        page_markup(button.what, page, len(pages)), button.what, t), [case]))
 
 
 def _acting(actor: Actor, procedure: Procedure) -> Acting:
@@ -621,13 +630,13 @@ def _acting(actor: Actor, procedure: Procedure) -> Acting:
     return Acting()
 
 
-async def done_answer(context: IkaContext, page: int) -> tuple[str, InlineKeyboardMarkup | None]:
+async def done_answer(context: IkaContext, page: int) -> Answer:
     """/done: page ``page`` of the open steps the user may report, as buttons."""
     services, t = context.services, context.t
     procedure = services.procedure
     actor = context.user.actor() if context.user is not None else None
     if actor is None:
-        return t.gettext("Your division has no open step to report."), None
+        return Answer(t.gettext("Your division has no open step to report."))
     async with services.readers() as session, session.begin():
         shown = await read_page(session=session, found=CaseFilter(), now=services.now(),
                                 tz=procedure.calendar.tz, offset=page * DONE_PAGE,
@@ -641,7 +650,7 @@ async def done_answer(context: IkaContext, page: int) -> tuple[str, InlineKeyboa
         rows.append([InlineKeyboardButton(label[:60], callback_data=encode(
             Report(case.ref, run.key)))])
     if not rows:
-        return t.gettext("Your division has no open step to report."), None
+        return Answer(t.gettext("Your division has no open step to report."))
     pages, page = _pages_of(shown.total, DONE_PAGE), shown.offset // DONE_PAGE
     text = t.gettext("Which step is done?")
     if pages > 1:
@@ -650,7 +659,7 @@ async def done_answer(context: IkaContext, page: int) -> tuple[str, InlineKeyboa
         arrows = page_markup(DONE, page, pages)
         if arrows is not None:
             rows.extend(arrows.inline_keyboard)
-    return text, InlineKeyboardMarkup(rows)
+    return Answer(text, InlineKeyboardMarkup(rows), list(shown.cases))
 
 
 HANDLERS: list[BaseHandler[Any, Any, Any]] = [

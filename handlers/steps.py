@@ -6,6 +6,7 @@ details (a date, a reference, a file), so that plain replies reach the bot.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import re
 import warnings
@@ -15,7 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
-from telegram import Chat, Update
+from telegram import Chat, InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.error import BadRequest
 from telegram.ext import (
     BaseHandler,
     CallbackQueryHandler,
@@ -26,12 +28,13 @@ from telegram.ext import (
 )
 from telegram.warnings import PTBUserWarning
 
-from bot.callbacks import Report, ToggleInput, decode, pattern
+from bot.callbacks import VERSION, Choice, Report, ToggleInput, decode, encode, pattern
 from bot.context import IkaContext
 from bot.dates import parse_date
 from bot.domain.case import Case
 from bot.domain.rules import (
     MAX_FILENAME,
+    SIGNING_DATES,
     Action,
     AddNote,
     Attach,
@@ -42,6 +45,7 @@ from bot.domain.rules import (
     NegotiationHeld,
     NoteSent,
     Outcome,
+    RecordSigning,
     Refused,
     RequestInputs,
     ScheduleNegotiation,
@@ -55,12 +59,19 @@ from bot.messages import refusal, step_heading
 from bot.text import clean, fit_file_name
 from handlers.acting import PrepareAction, actor_of, perform
 from handlers.cards import esc, input_state, step_card
+from handlers.clock_cards import signing_summary
 from handlers.keyboards import drop_case_buttons
-from handlers.replies import answer_tap, tell
+from handlers.replies import About, answer_tap, reply_about, send_about, tell
 from handlers.status import done_answer
 from storage.cases import add_document, load_case
 
 ASK_DATE, ASK_REFERENCE, ASK_START, ASK_END, ASK_VENUE, ASK_DOCUMENT, ASK_ATTACHMENT = range(7)
+# After filing, the signed instrument's dates, each asked in turn (stored states: numbers
+# after the others', so that saved conversations keep their meaning).
+ASK_SIGNED_ON, ASK_IN_FORCE_ON, ASK_EXPIRES_ON = 7, 8, 9
+DATE_STATES = dict(zip(SIGNING_DATES, (ASK_SIGNED_ON, ASK_IN_FORCE_ON, ASK_EXPIRES_ON),
+                       strict=True))
+SKIP = "filed_date"  # Choice field of the "Skip" button under a signing date's question
 _REPORT = "report"  # user_data key: {"ref", "step", and what was typed so far}
 MAX_DOCUMENT_BYTES = 20 * 1024 * 1024  # what the Bot API lets a bot download
 
@@ -82,7 +93,8 @@ def _done_text(outcome: Outcome, context: IkaContext, key: str) -> str:
     return t.gettext("Recorded: {step}.").format(step=title)
 
 
-async def _prompt(update: Update, context: IkaContext, text: str) -> None:
+async def _prompt(update: Update, context: IkaContext, text: str, about: About,
+                  markup: InlineKeyboardMarkup | None = None) -> None:
     """Ask in the user's private chat, and say so when the tap came from a group."""
     user = update.effective_user
     if user is None:
@@ -92,7 +104,13 @@ async def _prompt(update: Update, context: IkaContext, text: str) -> None:
         note = (context.t.gettext("Please continue in your private chat with the bot.")
                 if chat is not None and chat.type != Chat.PRIVATE else None)
         await answer_tap(update, context, note)
-    await context.bot.send_message(user.id, text)
+    await send_about(context, user.id, about, text, reply_markup=markup)
+
+
+async def _reply(update: Update, context: IkaContext, ref: str | None, text: str) -> None:
+    """Reply in the conversation about case ``ref`` (protected when it is Sulit)."""
+    case = await _load(context, ref) if ref else None
+    await reply_about(update, case, text)
 
 
 def _report(context: IkaContext) -> dict[str, Any]:
@@ -168,7 +186,8 @@ async def _ask_first(update: Update, context: IkaContext, case: Case, step: Step
     }
     assert step.capture is not None
     state, question = questions[step.capture]
-    await _prompt(update, context, intro + question + "\n" + t.gettext("/cancel to stop."))
+    await _prompt(update, context, intro + question + "\n" + t.gettext("/cancel to stop."),
+                  case)
     return state
 
 
@@ -177,8 +196,8 @@ async def list_open_steps(update: Update, context: IkaContext) -> None:
     message, actor = update.effective_message, actor_of(context)
     if message is None or actor is None:
         return
-    text, markup = await done_answer(context, 0)
-    await message.reply_text(text, reply_markup=markup)
+    answer = await done_answer(context, 0)
+    await reply_about(update, answer.about, answer.text, reply_markup=answer.markup)
 
 
 # --- finishing ---------------------------------------------------------------------------------
@@ -186,8 +205,8 @@ async def list_open_steps(update: Update, context: IkaContext) -> None:
 
 async def _finish(update: Update, context: IkaContext, ref: str, key: str,
                   action: Action | None = None, *, prepare: PrepareAction | None = None,
-                  undo: Callable[[], None] | None = None) -> bool:
-    """Apply the action; tell the user; True when it was recorded.
+                  undo: Callable[[], None] | None = None) -> Outcome | None:
+    """Apply the action; tell the user; the outcome when it was recorded.
 
     ``undo`` takes back what was done outside the transaction (a file written) when nothing
     was recorded, before the user is told.
@@ -202,17 +221,17 @@ async def _finish(update: Update, context: IkaContext, ref: str, key: str,
         if undo is not None:
             undo()
         await tell(update, context, result)
-        return False
+        return None
     if isinstance(action, SubmitMemo):
         text = context.t.gettext("Recorded: the Minit Cerai is with top management.")
     elif result.events and result.events[-1].kind == "document_attached":
         text = context.t.gettext("The file is kept with {ref}.").format(ref=esc(ref))
     else:
         text = _done_text(result, context, key)
-    await tell(update, context, text, alert=False)
+    await tell(update, context, text, alert=False, about=result.case)
     if update.callback_query is not None:
         await drop_case_buttons(update.callback_query, ref)
-    return True
+    return result
 
 
 async def _complete_with(update: Update, context: IkaContext, action: Action,
@@ -229,7 +248,7 @@ async def _typed_date(update: Update, context: IkaContext) -> date | None:
     message = update.effective_message
     day = parse_date(clean(message.text or "")) if message else None
     if day is None and message is not None:
-        await message.reply_text(context.t.gettext(
+        await _reply(update, context, _report(context).get("ref"), context.t.gettext(
             "That is not a date I can read. Please type it like 31/8/2026."))
     return day
 
@@ -251,9 +270,92 @@ async def got_reference(update: Update, context: IkaContext) -> int:
         return ConversationHandler.END
     step = context.services.procedure.sop.get(data["step"])
     text = clean(message.text or "")
-    details = NoteSent(text) if step.capture is Capture.NOTE_REF else Filed(text)
-    return await _complete_with(update, context, CompleteStep(step.key, details),
-                                ASK_REFERENCE)
+    if step.capture is Capture.NOTE_REF:
+        return await _complete_with(update, context, CompleteStep(step.key, NoteSent(text)),
+                                    ASK_REFERENCE)
+    # Filing completes the case at once; the signed instrument's dates follow, each one
+    # recorded as it is answered, so that nothing typed is lost if the rest never comes.
+    filed = await _finish(update, context, data["ref"], step.key,
+                          CompleteStep(step.key, Filed(text)))
+    if filed is None:
+        return ASK_REFERENCE
+    return await _ask_signing_date(update, context, filed.case, None)
+
+
+def _next_date(key: str | None) -> str | None:
+    """The signing date asked after ``key`` (the first after None; None after the last)."""
+    order = list(SIGNING_DATES)
+    following = order.index(key) + 1 if key in order else 0
+    return order[following] if following < len(order) else None
+
+
+async def _ask_signing_date(update: Update, context: IkaContext, case: Case,
+                            answered: str | None) -> int:
+    """Ask for the signing date after ``answered``, with a Skip button; after the last one,
+    sum up what is recorded and end the report."""
+    t, data = context.t, _report(context)
+    user = update.effective_user
+    key = _next_date(answered)
+    if user is None:
+        return ConversationHandler.END
+    if key is None:
+        context.user_data.pop(_REPORT, None)  # type: ignore[union-attr]
+        await send_about(context, user.id, case,
+                         signing_summary(case, t, context.services.procedure))
+        return ConversationHandler.END
+    data["asking"] = key
+    questions = {
+        "signed_on": t.gettext("On what date was the instrument signed? For example "
+                               "31/8/2026."),
+        "in_force_on": t.gettext("On what date does (or did) it enter into force?"),
+        "expires_on": t.gettext("On what date does it expire, or is it due for review? "
+                                "Bahagian AB and the lead division are reminded before then "
+                                "to decide on its renewal."),
+    }
+    text = (f"<b>{esc(case.ref)}</b>\n" + questions[key] + "\n"
+            + t.gettext("Tap Skip (or send /skip) if it is not known."))
+    skip = InlineKeyboardMarkup([[InlineKeyboardButton(
+        t.gettext("Skip"), callback_data=encode(Choice(SKIP, key)))]])
+    await send_about(context, user.id, case, text, reply_markup=skip)
+    return DATE_STATES[key]
+
+
+async def got_signing_date(update: Update, context: IkaContext) -> int:
+    """A signing date typed after filing: recorded at once (the rules judge it), then the
+    next one is asked; a date the rules refuse is asked for again, saying why."""
+    data = _report(context)
+    key = data.get("asking")
+    if key not in DATE_STATES or "ref" not in data:
+        return ConversationHandler.END
+    day = await _typed_date(update, context)
+    if day is None:
+        return DATE_STATES[key]
+    result = await perform(context, data["ref"], RecordSigning(**{key: day}))
+    if isinstance(result, str):
+        await _reply(update, context, data["ref"], result)
+        return DATE_STATES[key]
+    return await _ask_signing_date(update, context, result.case, key)
+
+
+async def skip_signing_date(update: Update, context: IkaContext) -> int | None:
+    """Skip (the button, or /skip): the date asked for is not known; ask the next one."""
+    data = _report(context)
+    key = data.get("asking")
+    query = update.callback_query
+    if query is not None:
+        button = decode(query.data)
+        if not isinstance(button, Choice) or button.field != SKIP or button.value != key:
+            await answer_tap(update, context, context.t.gettext(
+                "This button is no longer valid."))
+            return None  # an earlier question's button: the one asked now stays
+        await answer_tap(update, context)
+        with contextlib.suppress(BadRequest):  # already gone: the answer counts all the same
+            await query.edit_message_reply_markup(reply_markup=None)
+    case = await _load(context, data.get("ref", ""))
+    if case is None or key not in DATE_STATES:
+        context.user_data.pop(_REPORT, None)  # type: ignore[union-attr]
+        return ConversationHandler.END
+    return await _ask_signing_date(update, context, case, key)
 
 
 async def got_start(update: Update, context: IkaContext) -> int:
@@ -261,9 +363,10 @@ async def got_start(update: Update, context: IkaContext) -> int:
     day = await _typed_date(update, context)
     if day is None:
         return ASK_START
-    _report(context)["start"] = day.isoformat()
-    await update.effective_message.reply_text(  # type: ignore[union-attr]
-        context.t.gettext("And its last day? For example 7/10/2026."))
+    data = _report(context)
+    data["start"] = day.isoformat()
+    await _reply(update, context, data.get("ref"),
+                 context.t.gettext("And its last day? For example 7/10/2026."))
     return ASK_END
 
 
@@ -272,9 +375,9 @@ async def got_end(update: Update, context: IkaContext) -> int:
     day = await _typed_date(update, context)
     if day is None:
         return ASK_END
-    _report(context)["end"] = day.isoformat()
-    await update.effective_message.reply_text(  # type: ignore[union-attr]
-        context.t.gettext("Where is (or was) it held?"))
+    data = _report(context)
+    data["end"] = day.isoformat()
+    await _reply(update, context, data.get("ref"), context.t.gettext("Where is (or was) it held?"))
     return ASK_VENUE
 
 
@@ -291,10 +394,10 @@ async def got_venue(update: Update, context: IkaContext) -> int:
         action: Action = ScheduleNegotiation(start, end, venue)
         result = await perform(context, data["ref"], action)
         if isinstance(result, str):
-            await message.reply_text(result + "\n" + context.t.gettext(
+            await _reply(update, context, data["ref"], result + "\n" + context.t.gettext(
                 "On what date does (or did) the negotiation start? For example 5/10/2026."))
             return ASK_START
-        await message.reply_text(context.t.gettext(
+        await reply_about(update, result.case, context.t.gettext(
             "Recorded: the negotiation is scheduled; the step is now due on its last day. "
             "Report it done when it is over."))
         context.user_data.pop(_REPORT, None)  # type: ignore[union-attr]
@@ -332,21 +435,23 @@ async def _keep_file(update: Update, context: IkaContext, ref: str, step: str,
         return False
     document, t = message.document, context.t
     if (document.file_size or 0) > MAX_DOCUMENT_BYTES:
-        await message.reply_text(t.gettext(
+        await _reply(update, context, ref, t.gettext(
             "That file is larger than 20 MB, which the bot cannot receive. Please send a "
             "smaller copy (for example a PDF)."))
         return False
     if document.file_size == 0:
-        await message.reply_text(t.gettext("That file is empty. Please send the document."))
+        await _reply(update, context, ref,
+                     t.gettext("That file is empty. Please send the document."))
         return False
     name = fit_file_name(document.file_name, fallback=f"{ref}.bin", limit=MAX_FILENAME)
     refused = await _refusal(context, ref, action_for(DocumentDelivered(name, "")))
     if refused is not None:
-        await message.reply_text(refused)
+        await _reply(update, context, ref, refused)
         return False
     content = bytes(await (await document.get_file()).download_as_bytearray())
     if not content:
-        await message.reply_text(t.gettext("That file is empty. Please send the document."))
+        await _reply(update, context, ref,
+                     t.gettext("That file is empty. Please send the document."))
         return False
     sha256 = hashlib.sha256(content).hexdigest()
     stored, created = _store_copy(context.services.documents_dir, ref, sha256, name, content)
@@ -366,7 +471,8 @@ async def _keep_file(update: Update, context: IkaContext, ref: str, step: str,
         if created:
             stored.unlink(missing_ok=True)
 
-    return await _finish(update, context, ref, step, prepare=record, undo=remove_copy)
+    return await _finish(update, context, ref, step, prepare=record,
+                         undo=remove_copy) is not None
 
 
 async def _refusal(context: IkaContext, ref: str, action: Action) -> str | None:
@@ -401,7 +507,8 @@ async def ask_attachment(update: Update, context: IkaContext) -> int:
     context.user_data[_REPORT] = {  # type: ignore[index]
         "ref": ref, "step": case.current_step or "", "attach": True}
     await _prompt(update, context, t.gettext(
-        "Send the file to keep with {ref} (at most 20 MB), or /cancel.").format(ref=esc(ref)))
+        "Send the file to keep with {ref} (at most 20 MB), or /cancel.").format(ref=esc(ref)),
+        case)
     return ASK_ATTACHMENT
 
 
@@ -437,17 +544,22 @@ def _store_copy(root: Path, ref: str, sha256: str, name: str,
 
 async def not_a_document(update: Update, context: IkaContext) -> int:
     """Waiting for a file, not text: ask again, staying where we were."""
-    if update.effective_message is not None:
-        await update.effective_message.reply_text(context.t.gettext(
-            "Please send the document as a file, or /cancel."))
+    await _reply(update, context, _report(context).get("ref"), context.t.gettext(
+        "Please send the document as a file, or /cancel."))
     return ASK_ATTACHMENT if _report(context).get("attach") else ASK_DOCUMENT
 
 
 async def cancel(update: Update, context: IkaContext) -> int:
-    """Leave the report; nothing was recorded."""
+    """Leave the report: nothing was recorded, or, while the signing dates are asked, what
+    the filing and the dates answered so far recorded."""
+    data = _report(context)
     if context.user_data is not None:
         context.user_data.pop(_REPORT, None)
-    if update.effective_message is not None:
+    filed = await _load(context, data["ref"]) if "asking" in data else None
+    if filed is not None:
+        await reply_about(update, filed, signing_summary(filed, context.t,
+                                                         context.services.procedure))
+    elif update.effective_message is not None:
         await update.effective_message.reply_text(context.t.gettext(
             "Stopped. Nothing was recorded."))
     return ConversationHandler.END
@@ -499,11 +611,13 @@ async def add_note(update: Update, context: IkaContext) -> None:
     if isinstance(result, str):
         await message.reply_text(result)
         return
-    await message.reply_text(context.t.gettext("Note added to {ref}.").format(ref=ref))
+    await reply_about(update, result.case,
+                      context.t.gettext("Note added to {ref}.").format(ref=esc(ref)))
 
 
 _PRIVATE_TEXT = filters.TEXT & ~filters.COMMAND & filters.ChatType.PRIVATE
 _PRIVATE_DOCUMENT = filters.Document.ALL & filters.ChatType.PRIVATE
+_SKIP = re.compile(rf"^ch:{VERSION}:{SKIP}:")
 
 def handlers() -> list[BaseHandler[Any, Any, Any]]:
     """This module's handlers, in the order they are tried."""
@@ -529,6 +643,11 @@ def handlers() -> list[BaseHandler[Any, Any, Any]]:
                         MessageHandler(_PRIVATE_DOCUMENT, got_attachment),
                         MessageHandler(_PRIVATE_TEXT, not_a_document),
                     ],
+                    **{state: [MessageHandler(_PRIVATE_TEXT, got_signing_date),
+                               CallbackQueryHandler(skip_signing_date, pattern=_SKIP),
+                               CommandHandler("skip", skip_signing_date,
+                                              filters=filters.ChatType.PRIVATE)]
+                       for state in DATE_STATES.values()},
                 },
                 fallbacks=[CommandHandler("cancel", cancel)],
                 name="report_step",

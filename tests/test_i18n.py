@@ -19,8 +19,10 @@ from bot.domain.rules import (
     AnswerExtension,
     CompleteStep,
     Decide,
+    Filed,
     MeetingHeld,
     Reason,
+    RecordSigning,
     Refused,
     RequestExtension,
     RequestInputs,
@@ -407,6 +409,7 @@ def refusals() -> dict[str, Refused]:
         "policy": proc.sop.policy.model_copy(update={"approvers": "every"})}))
     listed = (MANAGER.user_id, MANAGER_2.user_id)
     voted = act(every, submitted, Decide(True, approvers=listed), MANAGER, now)
+    filing = step_through(proc, case, now, "file_copy")
     tries: list[Callable[[], object]] = [
         lambda: act(proc, case, CompleteStep("receive"), OFFICER, now),
         lambda: act(proc, withdrawn, AddNote("hello"), AB, now),
@@ -444,6 +447,10 @@ def refusals() -> dict[str, Refused]:
         lambda: act(every, submitted, Decide(True, approvers=(MANAGER_2.user_id,)), MANAGER,
                     now),
         lambda: act(every, voted, Decide(True, approvers=listed), MANAGER, now),
+        # after signing
+        lambda: act(proc, filing, CompleteStep("file_copy", Filed(
+            "KDN/1", date(2026, 8, 24), date(2026, 8, 21))), AB, now),
+        lambda: act(proc, filing, RecordSigning(date(2026, 8, 24)), AB, now),
     ]
     found: dict[str, Refused] = {}
     for attempt in tries:
@@ -488,6 +495,8 @@ def test_refusals_use_their_details(ms: Translator, en: Translator,
     assert "Ditarik balik" in say("case_closed", ms)
     assert "Nota Diplomatik" not in say("missing_details", ms)
     assert "tarikh mesyuarat" in say("missing_details", ms)
+    assert "ditandatangani 24 Ogos 2026 dan berkuat kuasa 21 Ogos 2026" in say(
+        "signing_dates_order", ms)
     assert "NOPE" in say("unknown_input", en)
     assert "Jabatan Imigresen Malaysia" in say("input_not_asked", ms)
     assert "Langkah 2" in say("revise_target", ms) and "atau" in say("revise_target", ms)

@@ -14,12 +14,14 @@ from bot.domain.clock import ExtensionState, extensions, original_due, waiting, 
 from bot.domain.deadlines import Procedure
 from bot.domain.reminders import CLOCK_KINDS, Audience, NudgeKind, months_before
 from bot.domain.rules import (
+    KEEP,
     AnswerExtension,
     Classify,
     CompleteStep,
     Decide,
     Filed,
     Reason,
+    RecordSigning,
     Refused,
     RequestExtension,
     ResumeWait,
@@ -281,6 +283,77 @@ def test_a_filed_instrument_with_an_expiry_is_owed_renewal_reminders() -> None:
                                                     date(2026, 7, 1))),
               actor=AB, now=at(MONDAY, 11), procedure=PROC)
     assert months_before(date(2027, 3, 31), 1) == date(2027, 2, 28)
+
+
+def _filed(expires: date | None = None):  # type: ignore[no-untyped-def]
+    case = step_through(PROC, registered(PROC, at(MONDAY)), at(MONDAY), "file_copy")
+    return apply(case, CompleteStep("file_copy", Filed("KDN/1", None, None, expires)),
+                 actor=AB, now=at(MONDAY, 11), procedure=PROC)
+
+
+def test_a_filed_case_takes_its_signing_dates_later_and_is_reminded_from_then() -> None:
+    filed = _filed()
+    assert not [n for n in filed.nudges if n.kind is NudgeKind.RENEWAL]
+    later = at(date(2026, 9, 1))
+    signed = apply(filed.case, RecordSigning(date(2026, 8, 3), date(2026, 8, 3),
+                                             date(2027, 1, 4)),
+                   actor=OFFICER, now=later, procedure=PROC)
+    run = signed.case.run("file_copy")
+    assert run is not None and run.data == {"reference": "KDN/1", "signed_on": "2026-08-03",
+                                            "in_force_on": "2026-08-03",
+                                            "expires_on": "2027-01-04"}
+    event, = signed.events
+    assert (event.kind, event.step, event.actor) == ("signing_recorded", "file_copy",
+                                                   OFFICER.user_id)
+    assert event.data == {"from": {"signed_on": None, "in_force_on": None, "expires_on": None},
+                          "to": {"signed_on": "2026-08-03", "in_force_on": "2026-08-03",
+                                 "expires_on": "2027-01-04"}}
+    # six months before 4 January 2027 has passed by 1 September: only 3 and 1 months are owed
+    renewals = sorted({(n.seq, n.day) for n in signed.nudges if n.kind is NudgeKind.RENEWAL})
+    assert renewals == [(1, date(2026, 12, 4)), (3, date(2026, 10, 5))]
+
+    # a correction: the expiry alone moves; the others are kept; the reminders follow it
+    moved = apply(signed.case, RecordSigning(expires_on=date(2031, 8, 4)), actor=AB,
+                  now=later, procedure=PROC)
+    assert moved.events[0].data["to"] == {"signed_on": "2026-08-03",
+                                          "in_force_on": "2026-08-03",
+                                          "expires_on": "2031-08-04"}
+    assert sorted({n.seq for n in moved.nudges if n.kind is NudgeKind.RENEWAL}) == [1, 3, 6]
+    cleared = apply(moved.case, RecordSigning(KEEP, None, None), actor=AB, now=later,
+                    procedure=PROC)
+    assert cleared.case.run("file_copy").data == {  # type: ignore[union-attr]
+        "reference": "KDN/1", "signed_on": "2026-08-03"}
+    assert not [n for n in cleared.nudges if n.kind is NudgeKind.RENEWAL]
+    # the same dates again change nothing and log nothing
+    assert apply(cleared.case, RecordSigning(date(2026, 8, 3)), actor=AB, now=later,
+                 procedure=PROC).events == []
+
+
+@pytest.mark.parametrize(("action", "actor", "reason"), [
+    (RecordSigning(date(2026, 8, 3)), OTHER_OFFICER, Reason.NOT_PERMITTED),
+    (RecordSigning(date(2026, 8, 3)), MANAGER, Reason.NOT_PERMITTED),
+    (RecordSigning(date(2026, 9, 2)), AB, Reason.DATE_IN_FUTURE),
+    (RecordSigning(date(2026, 1, 2)), AB, Reason.DATE_BEFORE_RECEIVED),
+    (RecordSigning(date(2026, 8, 10), date(2026, 8, 5)), AB, Reason.SIGNING_DATES_ORDER),
+    (RecordSigning(in_force_on=date(2027, 1, 1), expires_on=date(2026, 12, 31)), OFFICER,
+     Reason.SIGNING_DATES_ORDER),
+    (RecordSigning(expires_on=date(2026, 8, 3)), AB, Reason.SIGNING_DATES_ORDER),
+])
+def test_signing_dates_are_refused_out_of_order_or_by_others(  # type: ignore[no-untyped-def]
+        action, actor, reason) -> None:
+    filed = _filed()
+    dated = apply(filed.case, RecordSigning(date(2026, 8, 3)), actor=AB,
+                  now=at(date(2026, 9, 1)), procedure=PROC).case
+    with pytest.raises(Refused) as refused:
+        apply(dated, action, actor=actor, now=at(date(2026, 9, 1)), procedure=PROC)
+    assert refused.value.reason is reason
+
+
+def test_signing_dates_wait_for_the_filing() -> None:
+    case = step_through(PROC, registered(PROC, at(MONDAY)), at(MONDAY), "file_copy")
+    with pytest.raises(Refused) as refused:
+        apply(case, RecordSigning(date(2026, 8, 3)), actor=AB, now=at(MONDAY), procedure=PROC)
+    assert refused.value.reason is Reason.NOT_FILED
 
 
 def test_ab_classifies_a_case() -> None:

@@ -31,6 +31,7 @@ from bot.domain.rules import (
     NoteSent,
     Outcome,
     Reason,
+    RecordSigning,
     Refused,
     RequestInputs,
     Revise,
@@ -182,6 +183,35 @@ async def test_a_case_goes_through_all_nine_steps_and_reads_back_whole(
     assert await count(sessions, InputRequest) == 2
     # one version per change that had events: registration, then every action of the script
     assert done.version == 1 + sum(len(actions) for actions in script(date.today()).values())
+
+
+async def test_signing_dates_recorded_after_filing_are_kept_logged_and_reminded(
+    sessions: Sessions, procedure: Procedure
+) -> None:
+    from storage.nudges import rows_for
+
+    clock = Clock()
+    filed = await walk(sessions, procedure, clock, (await register(sessions, procedure,
+                                                                   clock)).case, None)
+    signed = await act(sessions, procedure, filed.ref,
+                       RecordSigning(date(2026, 9, 1), None, date(2027, 3, 1)), OFFICER, clock())
+    moved = await act(sessions, procedure, filed.ref, RecordSigning(expires_on=date(2027, 6, 1)),
+                      AB, clock())
+    async with sessions() as session:
+        assert await load_case(session=session, ref=filed.ref) == moved.case
+        events = await case_events(session=session, ref=filed.ref)
+        rows = await rows_for(session=session, ref=filed.ref)
+    assert [(e.kind, e.actor) for e in events[-2:]] == [("signing_recorded", OFFICER.user_id),
+                                                         ("signing_recorded", AB.user_id)]
+    assert events[-1].data["to"]["expires_on"] == "2027-06-01"
+    assert signed.case.run("file_copy").data["expires_on"] == "2027-03-01"  # type: ignore[union-attr]
+    renewal = {(r.day, r.target) for r in rows if r.kind == "renewal"}
+    # 1 March's 3- and 1-month marks (1 February is Putrajaya's Federal Territory Day), then
+    # 1 June's 6-, 3- and 1-month ones (1 December is both: one row a chat), for AB and the
+    # lead division
+    days = {day for day, _ in renewal}
+    assert days == {date(2026, 12, 1), date(2027, 2, 2), date(2027, 3, 1), date(2027, 5, 3)}
+    assert {target for _, target in renewal} == {"division:AB", "division:BKKA"}
 
 
 async def test_every_change_is_logged_with_who_when_and_what(

@@ -10,7 +10,7 @@ from __future__ import annotations
 import copy
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
-from enum import StrEnum
+from enum import Enum, StrEnum
 from typing import Any
 
 from bot.domain.case import (
@@ -85,6 +85,8 @@ class Reason(StrEnum):
     NOT_WAITING = "not_waiting"
     NOT_LISTED_APPROVER = "not_listed_approver"
     ALREADY_VOTED = "already_voted"
+    SIGNING_DATES_ORDER = "signing_dates_order"
+    NOT_FILED = "not_filed"
 
 
 class Refused(Exception):
@@ -305,6 +307,26 @@ class Classify:
     classification: Classification
 
 
+class Keep(Enum):
+    """A signing date left as recorded (see RecordSigning)."""
+
+    KEEP = "keep"
+
+
+KEEP = Keep.KEEP
+SIGNING_DATES = ("signed_on", "in_force_on", "expires_on")  # as the filed run's data keeps them
+
+
+@dataclass(frozen=True)
+class RecordSigning:
+    """The signed instrument's dates on a filed case, recorded or corrected (AB or the lead
+    division): a date sets it, None clears it, KEEP leaves it as recorded."""
+
+    signed_on: date | None | Keep = KEEP
+    in_force_on: date | None | Keep = KEEP
+    expires_on: date | None | Keep = KEEP
+
+
 Action = (
     CompleteStep
     | RequestExtension
@@ -312,6 +334,7 @@ Action = (
     | StartWait
     | ResumeWait
     | Classify
+    | RecordSigning
     | RequestInputs
     | TickInput
     | SubmitMemo
@@ -450,7 +473,13 @@ def apply(
     work = copy.deepcopy(case)
     handler = _HANDLERS[type(action)]
     events = handler(work, action, actor, now, procedure)
-    return _planned(work, events, procedure)
+    outcome = _planned(work, events, procedure)
+    if events and isinstance(action, RecordSigning):
+        # The planner plans renewal reminders when a case is filed; dates recorded later plan
+        # theirs here, from now on. A reminder planned for an earlier expiry date is not sent:
+        # its day no longer fits the date recorded (handlers.clock_cards.renewal_line).
+        outcome.nudges += [n for n in procedure.planner.for_renewal(work) if n.at >= now]
+    return outcome
 
 
 def _planned(case: Case, events: list[Event], procedure: Procedure) -> Outcome:
@@ -503,18 +532,7 @@ def _details_data(step: StepDef, details: StepDetails | None, run: StepRun, case
             return {"reference": _text(reference, MAX_REFERENCE, required=True)}
         case Filed(reference, signed_on, in_force_on, expires_on):
             data: dict[str, Any] = {"reference": _text(reference, MAX_REFERENCE, required=True)}
-            if signed_on is not None:
-                _past_date(signed_on, case, today)
-                data["signed_on"] = signed_on.isoformat()
-            if in_force_on is not None:
-                if signed_on is not None and in_force_on < signed_on:
-                    raise Refused(Reason.DATES_REVERSED)
-                data["in_force_on"] = in_force_on.isoformat()
-            if expires_on is not None:
-                if any(d is not None and expires_on <= d for d in (signed_on, in_force_on)):
-                    raise Refused(Reason.DATES_REVERSED)
-                data["expires_on"] = expires_on.isoformat()
-            return data
+            return data | _signing_data(signed_on, in_force_on, expires_on, case, today)
         case NegotiationHeld(start, end, venue):
             if end < start:
                 raise Refused(Reason.DATES_REVERSED)
@@ -526,6 +544,21 @@ def _details_data(step: StepDef, details: StepDetails | None, run: StepRun, case
             return {"document": _text(name, MAX_FILENAME, required=True), "sha256": sha256,
                     "document_id": document_id}
     raise Refused(Reason.MISSING_DETAILS, capture=step.capture.value)  # pragma: no cover
+
+
+def _signing_data(signed_on: date | None, in_force_on: date | None, expires_on: date | None,
+                  case: Case, today: date) -> dict[str, str]:
+    """The signed instrument's dates, checked: signed on a day that has passed, in force on or
+    after it, expiring (or reviewed) after both."""
+    if signed_on is not None:
+        _past_date(signed_on, case, today)
+    if (in_force_on is not None and signed_on is not None and in_force_on < signed_on) or (
+            expires_on is not None and any(d is not None and expires_on <= d
+                                           for d in (signed_on, in_force_on))):
+        raise Refused(Reason.SIGNING_DATES_ORDER, signed_on=signed_on,
+                      in_force_on=in_force_on, expires_on=expires_on)
+    given = zip(SIGNING_DATES, (signed_on, in_force_on, expires_on), strict=True)
+    return {key: day.isoformat() for key, day in given if day is not None}
 
 
 def _complete(case: Case, action: CompleteStep, actor: Actor, now: datetime,
@@ -885,6 +918,50 @@ def _classify(case: Case, action: Classify, actor: Actor, now: datetime,
                   data={"from": before.value, "to": action.classification.value})]
 
 
+def filed_run(case: Case, procedure: Procedure) -> StepRun | None:
+    """The run that filed ``case`` (the SOP's last step, done), or None while it is not filed."""
+    run = case.run(procedure.sop.keys[-1])
+    if case.status is not CaseStatus.COMPLETED or run is None or run.done_at is None:
+        return None
+    return run
+
+
+def may_record_signing(actor: Actor, case: Case) -> bool:
+    """AB, the lead division (and admins) record a signed instrument's dates."""
+    return may_act_on(actor, case, Owner.AB) or may_act_on(actor, case, Owner.LEAD)
+
+
+def signing_dates(run: StepRun) -> dict[str, date | None]:
+    """The signed instrument's dates as filing (or a later correction) recorded them."""
+    return {key: date.fromisoformat(value) if isinstance(value := run.data.get(key), str)
+            else None for key in SIGNING_DATES}
+
+
+def _record_signing(case: Case, action: RecordSigning, actor: Actor, now: datetime,
+                    procedure: Procedure) -> list[Event]:
+    run = filed_run(case, procedure)
+    if run is None:
+        raise Refused(Reason.NOT_FILED, status=case.status.value)
+    _require(may_record_signing(actor, case))
+    before = signing_dates(run)
+    asked = (action.signed_on, action.in_force_on, action.expires_on)
+    after = {key: before[key] if day is KEEP else day
+             for key, day in zip(SIGNING_DATES, asked, strict=True)}
+    if after == before:
+        return []
+    recorded = _signing_data(after["signed_on"], after["in_force_on"], after["expires_on"],
+                             case, procedure.calendar.local_date(now))
+    for key in SIGNING_DATES:
+        run.data.pop(key, None)
+    run.data.update(recorded)
+
+    def iso(dates: dict[str, date | None]) -> dict[str, str | None]:
+        return {key: day.isoformat() if day else None for key, day in dates.items()}
+
+    return [Event("signing_recorded", actor.user_id, now, step=run.key,
+                  data={"from": iso(before), "to": iso(after)})]
+
+
 def recount(case: Case, *, now: datetime, procedure: Procedure, why: str) -> Outcome:
     """The current step's due date counted again on a changed calendar (a holiday gazetted).
 
@@ -910,6 +987,7 @@ _HANDLERS: dict[type, Any] = {
     StartWait: _start_wait,
     ResumeWait: _resume_wait,
     Classify: _classify,
+    RecordSigning: _record_signing,
     CompleteStep: _complete,
     RequestInputs: _request_inputs,
     TickInput: _tick_input,

@@ -8,6 +8,8 @@ from datetime import date, datetime, timedelta
 from bot.domain.case import Case
 from bot.domain.deadlines import Procedure
 
+SULIT = "Sulit"  # in a Sulit case's title's place where it may not be shown, in every language
+
 
 @dataclass(frozen=True)
 class Bar:
@@ -52,8 +54,10 @@ class Timeline:
     holidays: tuple[date, ...]  # of them, the public holidays
 
 
-def timeline(case: Case, procedure: Procedure, now: datetime) -> Timeline:
-    """The timeline of ``case`` as it stands at ``now``."""
+def timeline(case: Case, procedure: Procedure, now: datetime, *,
+             title_shown: bool = True) -> Timeline:
+    """The timeline of ``case`` as it stands at ``now``; a Sulit case's title only when
+    ``title_shown`` (the chat may see it), else "Sulit" in its place."""
     calendar, sop = procedure.calendar, procedure.sop
     today = calendar.local_date(now)
     bars = []
@@ -72,7 +76,8 @@ def timeline(case: Case, procedure: Procedure, now: datetime) -> Timeline:
     last = max([today if case.is_open else first, *(max(b.end, b.due) for b in bars)])
     days = [first + timedelta(days=n) for n in range((last - first).days + 1)]
     return Timeline(
-        ref=case.ref, title=case.title, today=today, bars=tuple(bars), marks=marks,
+        ref=case.ref, title=case.title if title_shown or not case.is_sulit else SULIT,
+        today=today, bars=tuple(bars), marks=marks,
         first=first, last=last,
         days_off=tuple(d for d in days if not calendar.is_working_day(d)),
         holidays=tuple(d for d in days if calendar.holiday(d) is not None),

@@ -43,6 +43,16 @@ async def stored_state(bot: Bot, name: str) -> object:
         await asyncio.sleep(0.02)
 
 
+async def stored_state_is(bot: Bot, name: str, state: object) -> None:
+    """Wait until conversation ``name``'s stored state is ``state`` (written right after the
+    update that moved it there, which may still be finishing when its answer arrives)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + WRITTEN_WITHIN
+    while (stored := await stored_state(bot, name)) != state:
+        assert loop.time() < deadline, f"{name} stored {stored!r}, not {state!r}"
+        await asyncio.sleep(0.02)
+
+
 async def forget(bot: Bot, telegram_id: int) -> None:
     """What a kill -9 before the write would have lost: the user's conversations and data."""
     async with bot.app.services.sessions() as session, session.begin():
@@ -149,3 +159,25 @@ async def test_a_tidak_delivered_again_after_a_crash_asks_for_its_reason(stage: 
         assert [(d.approved, d.reason) for d in (await _case(bot)).decisions] == [
             (False, "Perlu ulasan PUU.")]
         assert ("answerCallbackQuery", 400) in [(m, s) for m, s, _ in world.errors]
+
+
+async def test_the_signing_dates_asked_after_filing_are_taken_after_a_restart(
+        stage: Stage) -> None:
+    from tests.e2e.test_sop_life import file_through_the_chat
+
+    world, aminah = stage.world, 1001
+    async with running(stage) as bot:
+        await file_through_the_chat(bot)
+        await stored_state_is(bot, "report_step", 7)  # asking the signing date
+    async with running(stage) as bot:
+        await world.send_text(bot.user(aminah), "1/9/2026")
+        await world.wait_for_message(aminah, contains="berkuat kuasa")
+    async with running(stage) as bot:
+        await world.send_text(bot.user(aminah), "/skip")
+        await world.wait_for_message(aminah, contains="tamat tempoh atau perlu dikaji semula")
+    async with running(stage) as bot:
+        await world.send_text(bot.user(aminah), "1/3/2027")
+        await world.wait_for_message(aminah, contains="tarikh instrumen telah direkodkan")
+        run = (await _case(bot)).run("file_copy")
+        assert run is not None and (run.data["signed_on"], run.data["expires_on"]) == (
+            "2026-09-01", "2027-03-01")

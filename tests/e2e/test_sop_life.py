@@ -201,6 +201,125 @@ async def test_a_filed_instrument_is_reminded_for_renewal(bot: Bot) -> None:
     assert "1 Mac 2027" in status.text
 
 
+async def to_filing(bot: Bot):  # type: ignore[no-untyped-def]
+    """The seeded case worked to step 9 (straight into storage); its card in AB's group."""
+    services = bot.app.services
+    await seed_case(bot)
+    today = services.now().date()
+    script = [
+        (RequestInputs(("AGC",)), CHONG), (TickInput("AGC"), CHONG),
+        (CompleteStep("collect_input"), CHONG), (SubmitMemo("Minit"), CHONG),
+        (Decide(True), KSU), (CompleteStep("prep_meeting", MeetingHeld(today)), CHONG),
+        (CompleteStep("inform_ab"), CHONG),
+        (CompleteStep("convey_kln", NoteSent("KLN.600-1/2/3")), AMINAH),
+        (CompleteStep("negotiate", NegotiationHeld(today, today, "Jakarta")), CHONG),
+        (CompleteStep("send_outcome", DocumentDelivered("hasil.pdf", "ab" * 32)), CHONG),
+    ]
+    for action, who in script:
+        actor = await _user(bot, who)
+        await change_case(sessions=services.sessions, ref=REF, change=lambda case: apply(
+            case, action, actor=actor, now=services.now(),  # noqa: B023
+            procedure=services.procedure))
+    services.wake_outbox()
+    return await bot.world.wait_for_message(AB, contains="Langkah 9")
+
+
+async def _answer(bot: Bot, text: str, contains: str):  # type: ignore[no-untyped-def]
+    await bot.world.send_text(bot.user(AMINAH), text)
+    return await bot.world.wait_for_message(AMINAH, contains=contains)
+
+
+async def file_through_the_chat(bot: Bot):  # type: ignore[no-untyped-def]
+    """AB files the case from its card and is asked for the signing date (returned)."""
+    card = await to_filing(bot)
+    await _tap(bot, AMINAH, card, "✅ Laporkan selesai")
+    await bot.world.wait_for_message(AMINAH, contains="rujukan fail")
+    await _answer(bot, "KDN.AB.100-2/3/4", "Kes telah selesai")
+    return await bot.world.wait_for_message(AMINAH, contains="instrumen ditandatangani")
+
+
+async def _sweep_on(bot: Bot, *days: date) -> None:
+    for day in days:
+        bot.clock.now = datetime(day.year, day.month, day.day, 9, 0, tzinfo=KL)
+        await sweep(bot.app.bot, bot.app.services, holder="test")
+
+
+async def test_filing_through_the_chat_records_the_dates_and_renewal_is_reminded(
+        bot: Bot) -> None:
+    world = bot.world
+    signed = await file_through_the_chat(bot)
+    assert (await _case(bot)).status.value == "completed"  # filed at once, dates to follow
+    assert [label for row in signed.buttons for label, _ in row] == ["Langkau"]
+    # a date still to come, and one out of order, are refused in the user's language
+    await _answer(bot, "2/9/2026", "belum tiba")
+    in_force = await _answer(bot, "1/9/2026", "berkuat kuasa")
+    assert "Langkau" in [label for row in in_force.buttons for label, _ in row]
+    assert "tidak lagi sah" in await _tap(bot, AMINAH, signed, "Langkau")  # answered already
+    await _tap(bot, AMINAH, in_force, "Langkau")
+    await world.wait_for_message(AMINAH, contains="tamat tempoh atau perlu dikaji semula")
+    await _answer(bot, "31/8/2026", "Susunan tarikh ini tidak betul")
+    summary = await _answer(bot, "1/3/2027", "tarikh instrumen telah direkodkan")
+    assert "Ditandatangani: 1 September 2026" in summary.text
+    assert "Tamat tempoh atau dikaji semula: 1 Mac 2027" in summary.text
+    assert "Berkuat kuasa" not in summary.text  # skipped
+    run = (await _case(bot)).run("file_copy")
+    assert run is not None and run.data == {"reference": "KDN.AB.100-2/3/4",
+                                            "signed_on": "2026-09-01",
+                                            "expires_on": "2027-03-01"}
+    async with bot.app.services.sessions() as session:
+        events = [e.kind for e in await case_events(session=session, ref=REF)]
+    assert events[-2:] == ["signing_recorded", "signing_recorded"]  # one a date
+
+    await _sweep_on(bot, date(2026, 11, 30), date(2026, 12, 1))  # the 3-month reminder
+    for chat in (AB, BKKA):
+        reminder = await world.wait_for_message(chat, contains="dalam tempoh 3 bulan")
+        assert REF in reminder.text and "1 Mac 2027" in reminder.text
+
+
+async def test_the_dates_corrected_later_move_the_renewal_reminders(bot: Bot) -> None:
+    world = bot.world
+    await file_through_the_chat(bot)
+    await _answer(bot, "/skip", "berkuat kuasa")
+    await _answer(bot, "/skip", "tamat tempoh atau perlu dikaji semula")
+    await _answer(bot, "1/3/2027", "tarikh instrumen telah direkodkan")
+    # another division may not; the lead division may, keeping the dates it does not give
+    await world.send_text(bot.user(DEVI), f"/signed {REF} - - 1/6/2027", chat=BPI)
+    await world.wait_for_message(BPI, contains="tidak membenarkan")
+    await world.send_text(bot.user(CHONG), f"/signed {REF} 1/9/2026 - 1/6/2027", chat=BKKA)
+    told = await world.wait_for_message(BKKA, contains="tarikh instrumen telah direkodkan")
+    assert "Tamat tempoh atau dikaji semula: 1 Jun 2027" in told.text
+    assert "Ditandatangani: 1 September 2026" in told.text
+    await world.send_text(bot.user(CHONG), f"/signed {REF} 1/9/2026", chat=BKKA)
+    await world.wait_for_message(BKKA, contains="Tiada perubahan")
+    await world.send_text(bot.user(CHONG), f"/signed {REF} esok", chat=BKKA)
+    await world.wait_for_message(BKKA, contains="“esok” bukan tarikh")
+    sent = {chat: len(world.messages(chat)) for chat in (AB, BKKA)}
+
+    # 1 December was the 3-month mark of 1 March; it is now the 6-month one of 1 June
+    await _sweep_on(bot, date(2026, 11, 30), date(2026, 12, 1))
+    for chat in (AB, BKKA):
+        reminder = await world.wait_for_message(chat, contains="dalam tempoh 6 bulan")
+        assert "1 Jun 2027" in reminder.text
+        assert not [m for m in world.messages(chat)[sent[chat]:]
+                    if "1 Mac 2027" in (m.content or "")]
+    await _sweep_on(bot, date(2027, 3, 1))
+    for chat in (AB, BKKA):
+        reminder = await world.wait_for_message(chat, contains="dalam tempoh 3 bulan")
+        assert "1 Jun 2027" in reminder.text
+
+
+async def test_cancelling_the_signing_dates_keeps_what_was_answered(bot: Bot) -> None:
+    await file_through_the_chat(bot)
+    await _answer(bot, "1/9/2026", "berkuat kuasa")
+    stopped = await _answer(bot, "/cancel", "tarikh instrumen telah direkodkan")
+    assert "Ditandatangani: 1 September 2026" in stopped.text and "/signed" in stopped.text
+    assert "Tiada apa-apa yang direkodkan" not in stopped.text
+    run = (await _case(bot)).run("file_copy")
+    assert run is not None and run.data["signed_on"] == "2026-09-01"
+    await bot.world.send_text(bot.user(AMINAH), "1/3/2027")  # no longer asked: not taken
+    assert "/help" in (await bot.world.wait_for_message(AMINAH)).text
+
+
 async def test_a_sulit_case_is_protected_and_its_title_stays_in_its_chats(bot: Bot) -> None:
     world = bot.world
     await seed_case(bot)
