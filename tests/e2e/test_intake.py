@@ -84,7 +84,7 @@ async def test_ab_officer_registers_a_case_in_malay_from_the_ab_group(bot: Bot) 
     question = await say(bot, AMINAH, "indonesia", "Daripada manakah")
     assert "Negara rakan rundingan: Indonesia" in world.transcript(AMINAH)
     question = await choose(bot, AMINAH, question, "Kementerian Luar Negeri (KLN)",
-                            "Bahagian berkaitan manakah")
+                            "Bahagian manakah yang akan menerajui")
     assert [row[0][0] for row in question.buttons] == [
         "Bahagian Dasar Penjara dan Pemulihan (BDP)",
         "Bahagian Keselamatan dan Ketenteraman Awam (BKKA)",

@@ -36,7 +36,7 @@ async def _sulit(bot: Bot) -> None:
     await seed_case(bot)
     await world.wait_for_message(BKKA, contains="Langkah 2")
     await world.send_text(bot.user(AMINAH), f"/classify {REF} Sulit", chat=AB)
-    classified = await world.wait_for_message(AB, contains="kini berperingkat Sulit")
+    classified = await world.wait_for_message(AB, contains="kini dikelaskan sebagai Sulit")
     assert classified.protect_content
 
 
@@ -169,7 +169,7 @@ async def test_a_tidak_on_a_sulit_case_asks_and_thanks_protected(bot: Bot) -> No
     await _to_decision(bot)
     card = await world.wait_for_message(KSU, contains=REF)
     await world.send_text(bot.user(AMINAH), f"/classify {REF} Sulit", chat=AB)
-    await world.wait_for_message(AB, contains="kini berperingkat Sulit")
+    await world.wait_for_message(AB, contains="kini dikelaskan sebagai Sulit")
     await _tap(bot, KSU, card, "Tidak")
     question = await world.wait_for_message(KSU, contains="/skip")
     assert question.protect_content
