@@ -27,7 +27,7 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Tele
 from telegram.ext import ExtBot
 
 from bot.callbacks import Approve, AskMoreTime, Report, encode
-from bot.domain.case import Case
+from bot.domain.case import Case, StepRun
 from bot.domain.clock import waiting
 from bot.domain.reminders import MESSAGE_KINDS, NudgeKind
 from bot.domain.workload import StepLoad, workload
@@ -69,6 +69,7 @@ MARK_DELAY = 0.05  # seconds a sent message waits so that other chats' marks sha
 MAX_ROUNDS = 1000  # one sweep's bound, whatever happens
 TARGETS_EVERY = 3600.0  # seconds between two looks at the target dates' forecasts
 DIGEST_LINES = 20  # the rest is a /status away; the message stays under Telegram's limit
+WAITING_LINES = 5  # of them, at most this many for the steps waiting on others, listed apart
 DIGEST_SAMPLE = 500  # the digest chart's medians: each step's most recent runs this year
 MESSAGE_KIND_VALUES = tuple(sorted(kind.value for kind in MESSAGE_KINDS))
 
@@ -301,8 +302,8 @@ class _Context:
             documents = await documents_by_id(session=session, ids=document_ids)
             cards = await approval_cards(session=session, refs=edits, kind=APPROVAL)
             listing = any(row.kind in (NudgeKind.DIGEST, NudgeKind.BOARD) for row in claimed)
-            steps = (await open_steps(session=session, now=now, first=DIGEST_LINES) if listing
-                     else None)
+            steps = (await open_steps(session=session, now=now, first=DIGEST_LINES,
+                                      first_waiting=WAITING_LINES) if listing else None)
             loads = None
             if any(row.kind is NudgeKind.DIGEST for row in claimed):
                 procedure = services.procedure
@@ -739,6 +740,13 @@ def _buttons(case: Case, rows: list[Claimed], t: Translator) -> list[list[Inline
              InlineKeyboardButton(more, callback_data=encode(AskMoreTime(case.ref, run.key)))]]
 
 
+def _listed(steps: OpenSteps) -> tuple[list[tuple[str, StepRun]], list[tuple[str, StepRun]]]:
+    """What a digest or a board lists: the steps not waiting, the most overdue first, then
+    those waiting on others, apart; DIGEST_LINES in all."""
+    waits = steps.waits[:WAITING_LINES]
+    return steps.earliest[:DIGEST_LINES - len(waits)], waits
+
+
 def _digest(context: _Context, services: Services, t: Translator, now: datetime) -> str:
     """All open cases, overdue first: what AB reads on Monday morning."""
     procedure = services.procedure
@@ -748,38 +756,42 @@ def _digest(context: _Context, services: Services, t: Translator, now: datetime)
                         "<b>Weekly digest</b>: {open} open cases, {late} overdue.",
                         steps.open).format(
         open=steps.open, late=steps.overdue)]
-    waiting_runs = [(ref, run) for ref, run in steps.earliest if waiting(run) is not None]
-    for ref, run in steps.earliest:  # the most overdue first
-        if waiting(run) is None:
-            lines.append(f"{esc(ref)} · {esc(step_heading(procedure.sop, run.key, t))}\n"
-                         + due_line(run, t, procedure, now))
-    if waiting_runs:  # their clocks are stopped: listed apart, not as late
+    earliest, waits = _listed(steps)
+    for ref, run in earliest:  # the most overdue first
+        lines.append(f"{esc(ref)} · {esc(step_heading(procedure.sop, run.key, t))}\n"
+                     + due_line(run, t, procedure, now))
+    if waits:  # their clocks are stopped: listed apart, not as late
         lines.append(t.gettext("<b>Waiting on others</b>:"))
-        for ref, run in waiting_runs:
-            wait = waiting(run)
-            assert wait is not None
-            lines.append(f"{esc(ref)} · {esc(step_heading(procedure.sop, run.key, t))}\n"
-                         + wait_line(wait, t, procedure))
-    if steps.open > len(steps.earliest):
+        lines += [f"{esc(ref)} · {esc(step_heading(procedure.sop, run.key, t))}\n"
+                  + wait_line(wait, t, procedure)
+                  for ref, run in waits if (wait := waiting(run)) is not None]
+    if steps.open > len(earliest) + len(waits):
         lines.append(t.gettext("…and {n} more: /status lists them all.").format(
-            n=steps.open - len(steps.earliest)))
+            n=steps.open - len(earliest) - len(waits)))
     return "\n\n".join(lines)
 
 
 def _board(context: _Context, services: Services, t: Translator, now: datetime) -> str:
-    """The open cases, overdue first, one line each: AB's pinned board."""
+    """The open cases, overdue first, one line each, and those waiting on others apart: AB's
+    pinned board."""
     procedure = services.procedure
     steps = context.open_steps
     assert steps is not None
     lines = [t.ngettext("<b>ikabot board</b>: {open} open case, {late} overdue.",
                         "<b>ikabot board</b>: {open} open cases, {late} overdue.",
                         steps.open).format(open=steps.open, late=steps.overdue)]
-    for ref, run in steps.earliest:
+    earliest, waits = _listed(steps)
+    for ref, run in earliest:
         lines.append(f"<b>{esc(ref)}</b> · {esc(step_heading(procedure.sop, run.key, t))} · "
                      + due_line(run, t, procedure, now))
-    if steps.open > len(steps.earliest):
+    if waits:
+        lines.append(t.gettext("<b>Waiting on others</b>:"))
+        lines += [f"<b>{esc(ref)}</b> · {esc(step_heading(procedure.sop, run.key, t))} · "
+                  + wait_line(wait, t, procedure)
+                  for ref, run in waits if (wait := waiting(run)) is not None]
+    if steps.open > len(earliest) + len(waits):
         lines.append(t.gettext("…and {n} more: /status lists them all.").format(
-            n=steps.open - len(steps.earliest)))
+            n=steps.open - len(earliest) - len(waits)))
     return "\n".join(lines)
 
 
