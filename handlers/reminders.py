@@ -151,7 +151,7 @@ async def _claim(services: Services, holder: str, now: datetime,
             batch = await claim_due(session=session, now=now, holder=holder, lease=_lease(services),
                                     limit=CLAIM_BATCH, kinds=kinds)
             following = [n for row in batch for n in planner.following(
-                row.nudge(planner.audience(row.kind, row.step)))]
+                row.nudge(planner.audience(row.kind, row.step)), now)]
             await plan(session=session, nudges=following, now=now)
         claimed.extend(batch)
         per_chat = Counter(row.target for row in batch)
@@ -846,15 +846,19 @@ class Sweeper:
 
 
 async def start_sweeping(application: object, services: Services, bot: ExtBot[Any]) -> Sweeper:
-    """At start: plan the next digest, start catching up on what came due while down, sweep
-    every SWEEP_INTERVAL_SECONDS (a missed tick is harmless: the next reads what is owed) and
-    whenever a change wakes it (``services.wake_outbox``)."""
+    """At start: plan the next digest (and the board's next look), start catching up on what
+    came due while down, sweep every SWEEP_INTERVAL_SECONDS (a missed tick is harmless: the
+    next reads what is owed) and whenever a change wakes it (``services.wake_outbox``)."""
     now = services.now()
     services.procedure = await with_gazette(sessions=services.sessions,
                                             procedure=services.procedure)
+    planner = services.procedure.planner
     async with services.sessions() as session, session.begin():
-        await plan(session=session, nudges=[services.procedure.planner.first_digest(now)],
-                   now=now)
+        # The board's looks plan each other; the first after an upgrade, or with cases open
+        # but none changed since, is planned here (kept once if one is planned already).
+        looks = ([planner.board_check_after(now)]
+                 if (await open_steps(session=session, now=now, first=0)).open else [])
+        await plan(session=session, nudges=[planner.first_digest(now), *looks], now=now)
     sweeper = Sweeper(bot, services)
     services.wake_outbox = sweeper.wake
     # The catch-up runs beside the bot, not before it: a long backlog must not keep it deaf.

@@ -9,7 +9,11 @@ kept as an outbox row by storage, in the transaction of the change that owes it:
   sent, so a stalled case is chased every working day without anything scanning all cases;
 - a message a change causes (the next owner's card, the approvers' Ya/Tidak cards, the
   decision told to the division, the outcome document passed to AB, the case's end) is due at
-  the moment of the change, at any hour: it is news, not a nag.
+  the moment of the change, at any hour: it is news, not a nag;
+- AB's board is brought up to date after every change and, because time alone changes it
+  (a step falls overdue, a day later it is one working day later still; someone deletes or
+  unpins it), at every office opening, every hour of office hours and the close of office,
+  when steps fall due: each look plans the next, like the weekly digest.
 """
 
 from __future__ import annotations
@@ -195,10 +199,13 @@ class Planner:
         day = self.calendar.after_working_day(self.calendar.local_date(submitted))
         return [self._nudge(case, run, NudgeKind.DECISION, day, Audience.APPROVERS, 1)]
 
-    def following(self, nudge: Nudge) -> list[Nudge]:
-        """What a sent nudge leaves owed: the next working day's chase, or next week's digest."""
+    def following(self, nudge: Nudge, now: datetime | None = None) -> list[Nudge]:
+        """What a sent nudge leaves owed: the next working day's chase, next week's digest, or
+        the board's next look (after ``now``: a board owed since an outage is shown once)."""
         if nudge.kind is NudgeKind.DIGEST:
             return [self.digest_after(nudge.day)]
+        if nudge.kind is NudgeKind.BOARD:
+            return [self.board_check_after(max(nudge.at, now) if now else nudge.at)]
         if nudge.kind is NudgeKind.WAITING:
             return [self._waiting(nudge.ref, nudge.step, nudge.round, nudge.day)]
         if nudge.kind not in (NudgeKind.OVERDUE, NudgeKind.DECISION):
@@ -304,9 +311,35 @@ class Planner:
         """AB's board brought up to date at the next whole minute: at most once a minute, one
         edit for every change made within it."""
         local = moment.astimezone(self.calendar.tz).replace(second=0, microsecond=0)
-        at = local + timedelta(minutes=1)
-        return Nudge(None, None, 0, NudgeKind.BOARD, at.date(), Audience.AB, at,
-                     at.hour * 60 + at.minute)
+        return self._board_at(local + timedelta(minutes=1))
+
+    def board_check_after(self, moment: datetime) -> Nudge:
+        """The board's next regular look after ``moment``, on a working day: the office
+        opening, each hour of office hours after it, and the close of office.
+
+        Time alone changes what the board shows only when a step falls due (at the close of
+        office: Procedure.due_at) and when a new working day makes the late ones a day later
+        (before the opening); the hourly looks bring back a board deleted or unpinned within
+        the hour. Each look costs a few queries and one getChat, and edits only what changed.
+        """
+        cal = self.calendar
+        day = cal.local_date(moment)
+        while True:
+            if cal.is_working_day(day):
+                close = cal.close_of(day)
+                look = self.morning(day)
+                while look < close:
+                    if look > moment:
+                        return self._board_at(look)
+                    look += timedelta(hours=1)
+                if close > moment:
+                    return self._board_at(close)
+            day = cal.after_working_day(day)
+
+    def _board_at(self, at: datetime) -> Nudge:
+        local = at.astimezone(self.calendar.tz)
+        return Nudge(None, None, 0, NudgeKind.BOARD, local.date(), Audience.AB, local,
+                     local.hour * 60 + local.minute)
 
     def messages(self, case: Case, event: Event) -> list[Nudge]:
         """What ``event`` must tell, and to whom, at once."""
