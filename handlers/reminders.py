@@ -235,17 +235,15 @@ async def _serve_parts(bot: ExtBot[Any], services: Services, context: _Context, 
                        first_sent: Callable[[], None]) -> None:
     for turn, part in enumerate(queue.parts):
         await lease.keep()
+        rest = [row.id for waiting in queue.parts[turn + 1:] for row in waiting.rows]
         later = await _deliver(bot, services, context, queue.target, queue.chat_id, part, now,
-                               report, marks, turn)
+                               report, marks, turn, rest)
         first_sent()
         if later is None:
             continue
-        rest = [row.id for waiting in queue.parts[turn + 1:] for row in waiting.rows]
-        if rest and later is not _NEVER:
+        if rest and later is not _NEVER:  # (a chat that cannot be reached has lost them all)
             await _postpone(services, rest, "waiting for the chat's earlier message", later)
             report.postponed += len(rest)
-        elif rest:
-            await _give_up(services, rest, "the chat cannot be reached", now)
         return
 
 
@@ -384,8 +382,9 @@ _NEVER = datetime.max.replace(tzinfo=UTC)  # the chat cannot be reached: no retr
 
 async def _deliver(bot: ExtBot[Any], services: Services, context: _Context, target: str,
                    chat_id: int, part: _Part, now: datetime, report: SweepReport, marks: _Marks,
-                   turn: int = 0) -> datetime | None:
-    """Send one part and record it; None when done, else when the chat may be tried again."""
+                   turn: int = 0, rest: Sequence[int] = ()) -> datetime | None:
+    """Send one part and record it; None when done, else when the chat may be tried again
+    (_NEVER: the chat cannot be reached, and this part and the ``rest`` are given up)."""
     ids = [row.id for row in part.rows]
     message_id: int | None
     try:
@@ -403,12 +402,12 @@ async def _deliver(bot: ExtBot[Any], services: Services, context: _Context, targ
         report.postponed += len(ids)
         return retry_at
     except Forbidden as error:
-        await _unreachable(bot, services, context, target, ids, str(error), now)
+        await _unreachable(services, context, target, [*ids, *rest], str(error), now)
         report.failed.append(target)
         return _NEVER
     except BadRequest as error:
         if "chat not found" in str(error).lower():
-            await _unreachable(bot, services, context, target, ids, str(error), now)
+            await _unreachable(services, context, target, [*ids, *rest], str(error), now)
             report.failed.append(target)
             return _NEVER
         # Telegram refuses this message as it is: trying again would not help.
@@ -557,27 +556,20 @@ async def _give_up(services: Services, ids: list[int], error: str, now: datetime
         await mark_failed(session=session, ids=ids, error=error, now=now)
 
 
-async def _unreachable(bot: ExtBot[Any], services: Services, context: _Context, target: str,
-                       ids: list[int], error: str, now: datetime) -> None:
-    """Record a chat that blocked or lost the bot, and tell AB, instead of retrying forever."""
-    await _give_up(services, ids, error, now)
+async def _unreachable(services: Services, context: _Context, target: str, ids: list[int],
+                       error: str, now: datetime) -> None:
+    """Record a chat that blocked or lost the bot instead of retrying forever, and tell AB
+    through the outbox, in the same transaction (retried like any message, never lost)."""
     log.warning("reminders to %s cannot be delivered: %s", target, error)
     ab = ab_division(context.divisions)
-    if ab is None or ab.chat_id is None or target == f"division:{ab.code}":
-        return
-    t = services.translator(ab.language)
-    kind, _, ident = target.partition(":")
-    who = (division_name(context.divisions.get(ident), t) if kind == "division"
-           else (context.users[int(ident)].name if int(ident) in context.users else ident))
-    text = t.ngettext("ikabot cannot reach {who} (the bot was blocked or removed), so {n} "
-                      "reminder was not delivered. Please check the chat.",
-                      "ikabot cannot reach {who} (the bot was blocked or removed), so {n} "
-                      "reminders were not delivered. Please check the chat.", len(ids)).format(
-        who=esc(who), n=len(ids))
-    try:
-        await bot.send_message(ab.chat_id, text)
-    except TelegramError as problem:
-        log.warning("cannot tell AB either: %s", problem)
+    told = ([] if not ids or ab is None or ab.chat_id is None
+            or target == f"division:{ab.code}" else
+            [services.procedure.planner.unreachable(target, len(ids), min(ids), now)])
+    async with services.sessions() as session, session.begin():
+        await mark_failed(session=session, ids=ids, error=error, now=now)
+        await plan(session=session, nudges=told, now=now)
+    if told:
+        services.wake_outbox()
 
 
 # --- wording -----------------------------------------------------------------------------------

@@ -41,11 +41,15 @@ def nudge_key(nudge: Nudge, target: str) -> str:
 
 
 async def _targets(session: AsyncSession, audience: Audience, lead: str | None,
-                   day: date) -> list[str]:
-    """The chats an audience means on ``day``: a division's group, or each approver in
-    private (the one acting for an approver who is away that day)."""
+                   day: date, person: int | None = None) -> list[str]:
+    """The chats an audience means on ``day``: a division's group, one active user in
+    private, or each approver in private (the one acting for an approver who is away that
+    day)."""
     if audience is Audience.LEAD:
         return [f"division:{lead}"] if lead else []
+    if audience is Audience.PERSON:
+        user = await session.get(User, person) if person is not None else None
+        return [f"user:{person}"] if user is not None and user.active else []
     if audience is Audience.AB:
         code = (await session.exec(select(Division.code).where(
             col(Division.kind) == DivisionKind.AB.value))).first()
@@ -78,13 +82,15 @@ async def plan(*, session: AsyncSession, nudges: Sequence[Nudge], drops: Sequenc
     cases = await _case_ids(session, [n.ref for n in nudges if n.ref] + [d.ref for d in drops])
     rows: dict[str, dict[str, Any]] = {}  # the new rows' values, by key
     # looked up once per plan (approvers once per day: who acts for whom changes by the day)
-    chats: dict[tuple[Audience, str | None, date | None], list[str]] = {}
+    chats: dict[tuple[Audience, str | None, date | None, int | None], list[str]] = {}
     for nudge in nudges:
         case_id, lead = cases.get(nudge.ref, (None, None)) if nudge.ref else (None, None)
         audience = (nudge.audience, lead if nudge.audience is Audience.LEAD else None,
-                    nudge.day if nudge.audience is Audience.APPROVERS else None)
+                    nudge.day if nudge.audience is Audience.APPROVERS else None,
+                    nudge.person if nudge.audience is Audience.PERSON else None)
         if audience not in chats:
-            chats[audience] = await _targets(session, nudge.audience, lead, nudge.day)
+            chats[audience] = await _targets(session, nudge.audience, lead, nudge.day,
+                                             nudge.person)
         for target in chats[audience]:
             key = nudge_key(nudge, target)
             rows[key] = {

@@ -49,6 +49,8 @@ class NudgeKind(StrEnum):
     EXTENSION_ASK = "extension_ask"  # more time asked for: AB's Lulus / Tolak (``seq``)
     EXTENSION_ANSWER = "extension_answer"  # AB's answer, told to the step's owner (``seq``)
     VOTE = "vote"  # an approver said Ya, others still to decide: the approvers' cards edited
+    JOINED = "joined"  # an invitation was used: its maker told (``seq``: the invitation)
+    UNREACHABLE = "unreachable"  # a chat blocked or removed the bot: AB told (``seq``: a row)
     # Reminders, at the start of office hours:
     WAITING = "waiting"  # every wait_reminder_days while a step waits on an outside party, to AB
     RENEWAL = "renewal"  # months before a filed instrument expires, to AB and the lead division
@@ -58,15 +60,16 @@ class NudgeKind(StrEnum):
 MESSAGE_KINDS = frozenset({NudgeKind.CARD, NudgeKind.ASK, NudgeKind.DECIDED, NudgeKind.REASON,
                            NudgeKind.DOCUMENT, NudgeKind.ENDING, NudgeKind.BOARD,
                            NudgeKind.SLIP, NudgeKind.EXTENSION_ASK, NudgeKind.EXTENSION_ANSWER,
-                           NudgeKind.VOTE})
+                           NudgeKind.VOTE, NudgeKind.JOINED, NudgeKind.UNREACHABLE})
 # Never made moot by a later change: what they tell stays true.
 LASTING_KINDS = frozenset({NudgeKind.DECIDED, NudgeKind.REASON, NudgeKind.DOCUMENT,
                            NudgeKind.ENDING, NudgeKind.SLIP, NudgeKind.EXTENSION_ANSWER,
-                           NudgeKind.RENEWAL})
+                           NudgeKind.RENEWAL, NudgeKind.JOINED, NudgeKind.UNREACHABLE})
 # Whose ``seq`` tells nudges of one step and day apart (the request they speak of; the
-# board's minute).
+# board's minute; the invitation used; the first message a chat could not be given).
 SEQ_KEYED_KINDS = frozenset({NudgeKind.BOARD, NudgeKind.EXTENSION_ASK,
-                             NudgeKind.EXTENSION_ANSWER, NudgeKind.VOTE})
+                             NudgeKind.EXTENSION_ANSWER, NudgeKind.VOTE, NudgeKind.JOINED,
+                             NudgeKind.UNREACHABLE})
 # The reminders a step's clock owes: none while it waits on an outside party.
 CLOCK_KINDS = (NudgeKind.DUE_SOON, NudgeKind.DUE_TODAY, NudgeKind.OVERDUE, NudgeKind.ESCALATION)
 
@@ -77,6 +80,7 @@ class Audience(StrEnum):
     AB = "ab"  # the International Division's chat
     LEAD = "lead"  # the case's lead division's chat
     APPROVERS = "approvers"  # each user registered as management, in private
+    PERSON = "person"  # one user, in private (``Nudge.person``)
 
 
 @dataclass(frozen=True)
@@ -106,6 +110,7 @@ class Nudge:
     at: datetime  # when it may go out: the start of office hours on ``day``
     seq: int = 0  # the overdue working day it counts (1 = first), for escalation and wording
     note: str | None = None  # what the change said that the case does not keep (a reason)
+    person: int | None = None  # whom, for Audience.PERSON: a Telegram user id
 
 
 @dataclass(frozen=True)
@@ -142,6 +147,8 @@ class Planner:
         """Who a nudge of ``kind`` about ``step`` is for."""
         if kind in (NudgeKind.DECISION, NudgeKind.ASK, NudgeKind.VOTE):
             return Audience.APPROVERS
+        if kind is NudgeKind.JOINED:
+            return Audience.PERSON
         if kind in (NudgeKind.DIGEST, NudgeKind.ESCALATION, NudgeKind.DOCUMENT,
                     NudgeKind.BOARD, NudgeKind.EXTENSION_ASK, NudgeKind.WAITING) or step is None:
             return Audience.AB
@@ -341,6 +348,17 @@ class Planner:
         return Nudge(None, None, 0, NudgeKind.BOARD, local.date(), Audience.AB, local,
                      local.hour * 60 + local.minute)
 
+    def joined(self, invitation: int, inviter: int, joined: Joined, now: datetime) -> Nudge:
+        """Someone registered with ``invitation``: its maker is told, at once."""
+        return Nudge(None, None, 0, NudgeKind.JOINED, self.calendar.local_date(now),
+                     Audience.PERSON, now, invitation, joined.note(), inviter)
+
+    def unreachable(self, chat: str, missed: int, first: int, now: datetime) -> Nudge:
+        """``chat`` blocked or removed the bot, so ``missed`` messages (the first of them
+        ``first``) were not delivered: AB is told, at once."""
+        return Nudge(None, None, 0, NudgeKind.UNREACHABLE, self.calendar.local_date(now),
+                     Audience.AB, now, first, f"{chat} {missed}")
+
     def messages(self, case: Case, event: Event) -> list[Nudge]:
         """What ``event`` must tell, and to whom, at once."""
         day = self.calendar.local_date(event.at)
@@ -387,6 +405,31 @@ class Planner:
 
 
 ENDINGS = ("case_completed", "case_closed", "case_withdrawn")
+
+
+@dataclass(frozen=True)
+class Joined:
+    """Who joined with an invitation: kept in the nudge's note, as the invitation said it."""
+
+    role: str
+    division: str | None
+    name: str
+
+    def note(self) -> str:
+        """As the nudge keeps it: the role, the division code (or "-"), then the name."""
+        return " ".join([self.role, self.division or "-", self.name])
+
+    @classmethod
+    def read(cls, note: str) -> Joined:
+        """From a nudge's note (role and division codes have no spaces; the name may)."""
+        role, division, name = note.split(" ", 2)
+        return cls(role, None if division == "-" else division, name)
+
+
+def unreachable_note(note: str) -> tuple[str, int]:
+    """The chat and the number of messages missed, from an UNREACHABLE nudge's note."""
+    chat, missed = note.rsplit(" ", 1)
+    return chat, int(missed)
 
 
 def months_before(day: date, months: int) -> date:
