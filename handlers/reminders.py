@@ -53,6 +53,7 @@ from storage.nudges import (
     claim_due,
     mark_failed,
     mark_sent_each,
+    next_free,
     plan,
     release,
     renew,
@@ -67,6 +68,7 @@ CLAIM_BATCH = 50  # chats claimed (with every nudge due for them) per round
 IN_FLIGHT = 3  # batches being sent at once: a crash holds no more than these
 MARK_DELAY = 0.05  # seconds a sent message waits so that other chats' marks share its write
 MAX_ROUNDS = 1000  # one sweep's bound, whatever happens
+FREE_MARGIN = 0.2  # seconds after a held row's lease runs out that the sweep looks again
 TARGETS_EVERY = 3600.0  # seconds between two looks at the target dates' forecasts
 DIGEST_LINES = 20  # the rest is a /status away; the message stays under Telegram's limit
 WAITING_LINES = 5  # of them, at most this many for the steps waiting on others, listed apart
@@ -788,10 +790,14 @@ def _board(context: _Context, services: Services, t: Translator, now: datetime) 
 
 
 class Sweeper:
-    """Runs the sweep: on every tick, and at once when a change has written messages.
+    """Runs the sweep: on every tick, at once when a change has written messages, and when the
+    rows a dead sweeper held come free.
 
     One sweep at a time in this process; a wake-up during a sweep runs another right after it,
-    so a message written meanwhile is not left for the next tick.
+    so a message written meanwhile is not left for the next tick. Rows held by a claim after
+    a sweep (a dead process's, found at start or at a standby's takeover; this process's own
+    when a sweep failed) wake it as their lease runs out: a crash delays what it held by the
+    lease, not by the lease and a tick.
     """
 
     def __init__(self, bot: ExtBot[Any], services: Services) -> None:
@@ -799,6 +805,8 @@ class Sweeper:
         self._task: asyncio.Task[None] | None = None
         self._again = False
         self._targets_watched: float | None = None
+        self._held = True  # rows may be held by a claim: at start, a dead predecessor's
+        self._free_at: asyncio.TimerHandle | None = None
 
     def wake(self) -> None:
         """Sweep now (or right after the sweep under way)."""
@@ -825,8 +833,33 @@ class Sweeper:
                 await sweep(self.bot, self.services, holder=self.holder)
             except Exception:  # logged; the rows stay owed, and the next tick tries again
                 log.exception("the reminder sweep failed")
+                self._held = True  # what it had claimed comes free with its lease
+            if self._held:
+                await self._wake_when_free()
             if not self._again:
                 return
+
+    async def _wake_when_free(self) -> None:
+        """Sweep again when the first row still held comes free; stop asking once none is.
+
+        Only one instance serves a database, so held rows appear only at start (or after a
+        failed sweep): asked after those sweeps, not on every tick.
+        """
+        try:
+            now = self.services.now()
+            async with self.services.sessions() as session:
+                free = await next_free(session=session, now=now)
+        except Exception:  # logged; the next tick sweeps anyway
+            log.exception("cannot read when the held reminders come free")
+            return
+        self._held = free is not None
+        if free is None:
+            return
+        if self._free_at is not None:
+            self._free_at.cancel()
+        # A moment after the lease, which a claim compares strictly.
+        delay = (free - now).total_seconds() + FREE_MARGIN
+        self._free_at = asyncio.get_running_loop().call_later(max(delay, 0.0), self.wake)
 
     async def _watch_targets(self) -> None:
         """Each hour, warn of forecasts that newly pass a target date (through the outbox)."""

@@ -282,6 +282,19 @@ async def any_due(*, session: AsyncSession, now: datetime,
     return await connection.scalar(statement, {"now": now}) is not None
 
 
+async def next_free(*, session: AsyncSession, now: datetime) -> datetime | None:
+    """When the first due row still held by a claim (a dead sweeper's, or one whose sending
+    failed) comes free: the moment to sweep again, rather than the next tick.
+
+    Read through the pending rows' index, due ones only: a claimed row was due when claimed.
+    """
+    held = (select(func.min(col(NudgeRow.claimed_until)))
+            .where(col(NudgeRow.sent_at).is_(None), col(NudgeRow.dropped_at).is_(None),
+                   col(NudgeRow.failed_at).is_(None), col(NudgeRow.due_at) <= now,
+                   col(NudgeRow.claimed_by).is_not(None), col(NudgeRow.claimed_until) > now))
+    return (await session.exec(held)).one()
+
+
 async def renew(*, session: AsyncSession, ids: Sequence[int], holder: str,
                 until: datetime) -> None:
     """Keep holding these claimed rows until ``until``: the sweeper is still sending them."""
