@@ -43,7 +43,7 @@ from handlers.notify import APPROVAL, Delivery, Known, PassDocument, Post, rende
 from handlers.slips import watch_targets
 from storage.boards import board_of, keep_board
 from storage.cards import approval_cards, remember_card
-from storage.cases import OpenSteps, documents_by_id, load_cases, open_steps
+from storage.cases import OpenSteps, any_open, documents_by_id, load_cases, open_steps
 from storage.gazette import with_gazette
 from storage.models import Division, User
 from storage.nudges import (
@@ -881,8 +881,7 @@ async def start_sweeping(application: object, services: Services, bot: ExtBot[An
     async with services.sessions() as session, session.begin():
         # The board's looks plan each other; the first after an upgrade, or with cases open
         # but none changed since, is planned here (kept once if one is planned already).
-        looks = ([planner.board_check_after(now)]
-                 if (await open_steps(session=session, now=now, first=0)).open else [])
+        looks = [planner.board_check_after(now)] if await any_open(session=session) else []
         await plan(session=session, nudges=[planner.first_digest(now), *looks], now=now)
     sweeper = Sweeper(bot, services)
     services.wake_outbox = sweeper.wake

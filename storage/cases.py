@@ -418,6 +418,12 @@ def _listed(rows: Sequence[tuple[str, StepRecord]]) -> list[tuple[str, StepRun]]
             for ref, s in rows]
 
 
+async def any_open(*, session: AsyncSession) -> bool:
+    """True when some case is open (one row read, on the status index)."""
+    statement = select(CaseRow.id).where(col(CaseRow.status) == CaseStatus.OPEN.value).limit(1)
+    return (await session.exec(statement)).first() is not None
+
+
 async def list_open_cases(*, session: AsyncSession) -> list[Case]:
     """Every open case, oldest first (for a report of them all: a list shows read_page's)."""
     is_open = col(CaseRow.status) == CaseStatus.OPEN.value

@@ -12,6 +12,7 @@ from bot.domain.rules import AddNote, StartWait
 from bot.domain.sop import WaitParty
 from handlers.reminders import sweep
 from storage.cases import load_case
+from storage.nudges import rows_for
 from tests.builders import KL
 from tests.e2e.conftest import CHATS, Stage
 from tests.e2e.test_outbox import AMINAH, CHONG, REF, _act, _register
@@ -165,3 +166,20 @@ async def test_a_step_waiting_on_others_is_listed_apart_on_the_board_not_as_late
         assert "1 kes terbuka, 0 melepasi tarikh akhir" in said
         _, apart = said.split("Menunggu maklum balas pihak lain")
         assert REF in apart and "Menunggu maklum balas KLN sejak" in apart
+
+
+async def test_at_start_with_cases_open_the_boards_next_look_is_planned(stage: Stage) -> None:
+    """After an upgrade no look is planned yet: the bot plans the next one when it starts
+    (and none with no case open)."""
+    clock = stage.clock
+    async with serving(build_application(stage.settings, clock=clock)) as app:
+        await app.sweeper.idle()  # type: ignore[attr-defined]
+        async with app.services.sessions() as session:
+            assert not [r for r in await rows_for(session=session) if r.kind == "board"]
+        app.services.wake_outbox = lambda: None
+        await _register(app)  # its board waits as a row; nothing has planned a look
+    look = datetime(2026, 9, 1, 11, 0, tzinfo=KL)  # the next hour of office
+    async with (serving(build_application(stage.settings, clock=clock)) as app,
+                app.services.sessions() as session):
+        boards = [r for r in await rows_for(session=session) if r.kind == "board"]
+    assert look in {r.due_at for r in boards}
