@@ -9,7 +9,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from telegram import Chat, InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.error import TelegramError
 from telegram.ext import (
     BaseHandler,
     CallbackQueryHandler,
@@ -23,6 +22,7 @@ from telegram.warnings import PTBUserWarning
 from bot.callbacks import Choice, decode, encode, pattern
 from bot.context import IkaContext
 from bot.domain.case import Role
+from bot.domain.reminders import Joined
 from bot.messages import role_label
 from bot.text import clean
 from handlers import start
@@ -32,8 +32,9 @@ from handlers.replies import answer_tap
 from storage.cases import UnknownDivision
 from storage.chats import bind_chat
 from storage.invites import InviteProblem, InviteRefused, create_invite, redeem_invite
-from storage.models import NAME, Division, Invite
-from storage.org import get_division, get_user, list_divisions
+from storage.models import NAME, Division
+from storage.nudges import plan
+from storage.org import get_division, list_divisions
 
 # The /invite conversation's states. Stored as they are (storage/persistence.py), so they are
 # names, never numbers: a new step between two others must not change what a stored one means.
@@ -225,18 +226,26 @@ async def join(update: Update, context: IkaContext) -> None:
     if message is None or person is None or not context.args:
         return
     services = context.services
+    now = services.now()
     try:
         async with services.sessions() as session, session.begin():
             user, invite = await redeem_invite(
                 session=session, code=context.args[0], telegram_id=person.id,
-                language=guess_language(person.language_code), now=services.now())
+                language=guess_language(person.language_code), now=now)
+            # The administrator who made the link is told it worked, through the outbox: in
+            # this transaction, retried until Telegram has it (handlers/notify.py words it).
+            assert invite.id is not None
+            told = services.procedure.planner.joined(
+                invite.id, invite.created_by, Joined(invite.role, invite.division_code,
+                                                     invite.name), now)
+            await plan(session=session, nudges=[told], now=now)
     except InviteRefused as refused:
         await message.reply_text(_refusal(refused, context))
         return
+    services.wake_outbox()
     context.user = user
     context.t = services.translator(user.language)
     await start.start(update, context)  # the greeting with their role, and their menu
-    await _tell_inviter(invite, context)
 
 
 def _refusal(refused: InviteRefused, context: IkaContext) -> str:
@@ -254,23 +263,6 @@ def _refusal(refused: InviteRefused, context: IkaContext) -> str:
                      "used. Send /start to see what you can do.")
     return _("This invitation link is not valid. Please ask an ikabot administrator for a "
              "new one.")
-
-
-async def _tell_inviter(invite: Invite, context: IkaContext) -> None:
-    """Let the administrator who made the link know it worked, in their language."""
-    services = context.services
-    async with services.sessions() as session:
-        inviter = await get_user(session=session, telegram_id=invite.created_by)
-        division = (await get_division(session=session, code=invite.division_code)
-                    if invite.division_code else None)
-    if inviter is None or not inviter.active:
-        return
-    t = services.translator(inviter.language)
-    text = t.gettext("{name} has joined ikabot as {role}, {division}.").format(
-        name=html.escape(invite.name), role=role_label(Role(invite.role), t),
-        division=division_label(division, t))
-    with contextlib.suppress(TelegramError):  # they may have blocked the bot since
-        await context.bot.send_message(inviter.telegram_id, text)
 
 
 # --- /bind CODE in a group -------------------------------------------------------------------

@@ -1,7 +1,8 @@
 """Approvers away: /away FROM TO [who acts] (an admin adds whose absence it is), /back.
 
 While an approver is away the one acting for them gets the Ya/Tidak cards and the chases
-(storage.nudges resolves the approvers by day), and decides on their behalf.
+(storage.nudges resolves the approvers by day; recording or ending an absence re-targets those
+not yet sent, storage.absences), and decides on their behalf.
 """
 
 from __future__ import annotations

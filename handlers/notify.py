@@ -1,5 +1,6 @@
 """What a change tells the chats: the next owner's card, the approvers' Ya/Tidak cards, the
-decision, the reason, the outcome document passed on, the case's end.
+decision, the reason, the outcome document passed on, the case's end; and, about no case, an
+invitation used (to its maker) and a chat the bot cannot reach (to AB).
 
 Each is an outbox row (bot.domain.reminders.MESSAGE_KINDS) planned with the change and worded
 here when the sweep delivers it, in the language of the chat it goes to. Rendering only: the
@@ -15,16 +16,17 @@ from datetime import date, datetime
 
 from telegram import InlineKeyboardMarkup
 
-from bot.domain.case import Case, CaseStatus
+from bot.domain.case import Case, CaseStatus, Role
 from bot.domain.clock import ExtensionState, extensions
-from bot.domain.reminders import NudgeKind
+from bot.domain.reminders import Joined, NudgeKind, unreachable_note
 from bot.domain.sop import Capture
 from bot.i18n import Translator
-from bot.messages import step_heading
+from bot.messages import role_label, step_heading
 from bot.services import Services
 from handlers.cards import (
     approval_card,
     decision_line,
+    division_label,
     division_name,
     esc,
     heading,
@@ -100,6 +102,13 @@ def render(row: Claimed, chat_id: int, known: Known, services: Services, t: Tran
 
 def _render(row: Claimed, chat_id: int, known: Known, services: Services, t: Translator,
             now: datetime) -> Delivery | None:
+    if row.kind is NudgeKind.JOINED and row.note:
+        joined = Joined.read(row.note)
+        return Post(t.gettext("{name} has joined ikabot as {role}, {division}.").format(
+            name=esc(joined.name), role=role_label(Role(joined.role), t),
+            division=division_label(known.divisions.get(joined.division or ""), t)))
+    if row.kind is NudgeKind.UNREACHABLE and row.note:
+        return Post(_unreachable(row.note, known, t))
     case = known.cases.get(row.ref or "")
     if case is None:
         return None
@@ -168,6 +177,19 @@ def _decision(row: Claimed, chat_id: int, case: Case, known: Known, services: Se
     text = heading(case, t) + "\n\n" + line
     refused = row.kind is NudgeKind.DECIDED and not decision.approved and case.is_open
     return Post(text, refusal_markup(case, t, procedure) if refused else None)
+
+
+def _unreachable(note: str, known: Known, t: Translator) -> str:
+    """AB told that a chat blocked or removed the bot, and how many messages it missed."""
+    chat, missed = unreachable_note(note)
+    kind, _, ident = chat.partition(":")
+    who = (division_name(known.divisions.get(ident), t) if kind == "division"
+           else known.name(int(ident)) if ident.lstrip("-").isdigit() else ident)
+    return t.ngettext("ikabot cannot reach {who} (the bot was blocked or removed), so {n} "
+                      "reminder was not delivered. Please check the chat.",
+                      "ikabot cannot reach {who} (the bot was blocked or removed), so {n} "
+                      "reminders were not delivered. Please check the chat.", missed).format(
+        who=esc(who), n=missed)
 
 
 def _ending(case: Case, t: Translator) -> str:

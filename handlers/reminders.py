@@ -27,7 +27,7 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Tele
 from telegram.ext import ExtBot
 
 from bot.callbacks import Approve, AskMoreTime, Report, encode
-from bot.domain.case import Case
+from bot.domain.case import Case, StepRun
 from bot.domain.clock import waiting
 from bot.domain.reminders import MESSAGE_KINDS, NudgeKind
 from bot.domain.workload import StepLoad, workload
@@ -43,7 +43,7 @@ from handlers.notify import APPROVAL, Delivery, Known, PassDocument, Post, rende
 from handlers.slips import watch_targets
 from storage.boards import board_of, keep_board
 from storage.cards import approval_cards, remember_card
-from storage.cases import OpenSteps, documents_by_id, load_cases, open_steps
+from storage.cases import OpenSteps, any_open, documents_by_id, load_cases, open_steps
 from storage.gazette import with_gazette
 from storage.models import Division, User
 from storage.nudges import (
@@ -53,6 +53,7 @@ from storage.nudges import (
     claim_due,
     mark_failed,
     mark_sent_each,
+    next_free,
     plan,
     release,
     renew,
@@ -67,8 +68,10 @@ CLAIM_BATCH = 50  # chats claimed (with every nudge due for them) per round
 IN_FLIGHT = 3  # batches being sent at once: a crash holds no more than these
 MARK_DELAY = 0.05  # seconds a sent message waits so that other chats' marks share its write
 MAX_ROUNDS = 1000  # one sweep's bound, whatever happens
+FREE_MARGIN = 0.2  # seconds after a held row's lease runs out that the sweep looks again
 TARGETS_EVERY = 3600.0  # seconds between two looks at the target dates' forecasts
 DIGEST_LINES = 20  # the rest is a /status away; the message stays under Telegram's limit
+WAITING_LINES = 5  # of them, at most this many for the steps waiting on others, listed apart
 DIGEST_SAMPLE = 500  # the digest chart's medians: each step's most recent runs this year
 MESSAGE_KIND_VALUES = tuple(sorted(kind.value for kind in MESSAGE_KINDS))
 
@@ -150,7 +153,7 @@ async def _claim(services: Services, holder: str, now: datetime,
             batch = await claim_due(session=session, now=now, holder=holder, lease=_lease(services),
                                     limit=CLAIM_BATCH, kinds=kinds)
             following = [n for row in batch for n in planner.following(
-                row.nudge(planner.audience(row.kind, row.step)))]
+                row.nudge(planner.audience(row.kind, row.step)), now)]
             await plan(session=session, nudges=following, now=now)
         claimed.extend(batch)
         per_chat = Counter(row.target for row in batch)
@@ -234,17 +237,15 @@ async def _serve_parts(bot: ExtBot[Any], services: Services, context: _Context, 
                        first_sent: Callable[[], None]) -> None:
     for turn, part in enumerate(queue.parts):
         await lease.keep()
+        rest = [row.id for waiting in queue.parts[turn + 1:] for row in waiting.rows]
         later = await _deliver(bot, services, context, queue.target, queue.chat_id, part, now,
-                               report, marks, turn)
+                               report, marks, turn, rest)
         first_sent()
         if later is None:
             continue
-        rest = [row.id for waiting in queue.parts[turn + 1:] for row in waiting.rows]
-        if rest and later is not _NEVER:
+        if rest and later is not _NEVER:  # (a chat that cannot be reached has lost them all)
             await _postpone(services, rest, "waiting for the chat's earlier message", later)
             report.postponed += len(rest)
-        elif rest:
-            await _give_up(services, rest, "the chat cannot be reached", now)
         return
 
 
@@ -301,8 +302,8 @@ class _Context:
             documents = await documents_by_id(session=session, ids=document_ids)
             cards = await approval_cards(session=session, refs=edits, kind=APPROVAL)
             listing = any(row.kind in (NudgeKind.DIGEST, NudgeKind.BOARD) for row in claimed)
-            steps = (await open_steps(session=session, now=now, first=DIGEST_LINES) if listing
-                     else None)
+            steps = (await open_steps(session=session, now=now, first=DIGEST_LINES,
+                                      first_waiting=WAITING_LINES) if listing else None)
             loads = None
             if any(row.kind is NudgeKind.DIGEST for row in claimed):
                 procedure = services.procedure
@@ -383,8 +384,9 @@ _NEVER = datetime.max.replace(tzinfo=UTC)  # the chat cannot be reached: no retr
 
 async def _deliver(bot: ExtBot[Any], services: Services, context: _Context, target: str,
                    chat_id: int, part: _Part, now: datetime, report: SweepReport, marks: _Marks,
-                   turn: int = 0) -> datetime | None:
-    """Send one part and record it; None when done, else when the chat may be tried again."""
+                   turn: int = 0, rest: Sequence[int] = ()) -> datetime | None:
+    """Send one part and record it; None when done, else when the chat may be tried again
+    (_NEVER: the chat cannot be reached, and this part and the ``rest`` are given up)."""
     ids = [row.id for row in part.rows]
     message_id: int | None
     try:
@@ -402,12 +404,12 @@ async def _deliver(bot: ExtBot[Any], services: Services, context: _Context, targ
         report.postponed += len(ids)
         return retry_at
     except Forbidden as error:
-        await _unreachable(bot, services, context, target, ids, str(error), now)
+        await _unreachable(services, context, target, [*ids, *rest], str(error), now)
         report.failed.append(target)
         return _NEVER
     except BadRequest as error:
         if "chat not found" in str(error).lower():
-            await _unreachable(bot, services, context, target, ids, str(error), now)
+            await _unreachable(services, context, target, [*ids, *rest], str(error), now)
             report.failed.append(target)
             return _NEVER
         # Telegram refuses this message as it is: trying again would not help.
@@ -556,27 +558,20 @@ async def _give_up(services: Services, ids: list[int], error: str, now: datetime
         await mark_failed(session=session, ids=ids, error=error, now=now)
 
 
-async def _unreachable(bot: ExtBot[Any], services: Services, context: _Context, target: str,
-                       ids: list[int], error: str, now: datetime) -> None:
-    """Record a chat that blocked or lost the bot, and tell AB, instead of retrying forever."""
-    await _give_up(services, ids, error, now)
+async def _unreachable(services: Services, context: _Context, target: str, ids: list[int],
+                       error: str, now: datetime) -> None:
+    """Record a chat that blocked or lost the bot instead of retrying forever, and tell AB
+    through the outbox, in the same transaction (retried like any message, never lost)."""
     log.warning("reminders to %s cannot be delivered: %s", target, error)
     ab = ab_division(context.divisions)
-    if ab is None or ab.chat_id is None or target == f"division:{ab.code}":
-        return
-    t = services.translator(ab.language)
-    kind, _, ident = target.partition(":")
-    who = (division_name(context.divisions.get(ident), t) if kind == "division"
-           else (context.users[int(ident)].name if int(ident) in context.users else ident))
-    text = t.ngettext("ikabot cannot reach {who} (the bot was blocked or removed), so {n} "
-                      "reminder was not delivered. Please check the chat.",
-                      "ikabot cannot reach {who} (the bot was blocked or removed), so {n} "
-                      "reminders were not delivered. Please check the chat.", len(ids)).format(
-        who=esc(who), n=len(ids))
-    try:
-        await bot.send_message(ab.chat_id, text)
-    except TelegramError as problem:
-        log.warning("cannot tell AB either: %s", problem)
+    told = ([] if not ids or ab is None or ab.chat_id is None
+            or target == f"division:{ab.code}" else
+            [services.procedure.planner.unreachable(target, len(ids), min(ids), now)])
+    async with services.sessions() as session, session.begin():
+        await mark_failed(session=session, ids=ids, error=error, now=now)
+        await plan(session=session, nudges=told, now=now)
+    if told:
+        services.wake_outbox()
 
 
 # --- wording -----------------------------------------------------------------------------------
@@ -739,6 +734,13 @@ def _buttons(case: Case, rows: list[Claimed], t: Translator) -> list[list[Inline
              InlineKeyboardButton(more, callback_data=encode(AskMoreTime(case.ref, run.key)))]]
 
 
+def _listed(steps: OpenSteps) -> tuple[list[tuple[str, StepRun]], list[tuple[str, StepRun]]]:
+    """What a digest or a board lists: the steps not waiting, the most overdue first, then
+    those waiting on others, apart; DIGEST_LINES in all."""
+    waits = steps.waits[:WAITING_LINES]
+    return steps.earliest[:DIGEST_LINES - len(waits)], waits
+
+
 def _digest(context: _Context, services: Services, t: Translator, now: datetime) -> str:
     """All open cases, overdue first: what AB reads on Monday morning."""
     procedure = services.procedure
@@ -748,46 +750,54 @@ def _digest(context: _Context, services: Services, t: Translator, now: datetime)
                         "<b>Weekly digest</b>: {open} open cases, {late} overdue.",
                         steps.open).format(
         open=steps.open, late=steps.overdue)]
-    waiting_runs = [(ref, run) for ref, run in steps.earliest if waiting(run) is not None]
-    for ref, run in steps.earliest:  # the most overdue first
-        if waiting(run) is None:
-            lines.append(f"{esc(ref)} · {esc(step_heading(procedure.sop, run.key, t))}\n"
-                         + due_line(run, t, procedure, now))
-    if waiting_runs:  # their clocks are stopped: listed apart, not as late
+    earliest, waits = _listed(steps)
+    for ref, run in earliest:  # the most overdue first
+        lines.append(f"{esc(ref)} · {esc(step_heading(procedure.sop, run.key, t))}\n"
+                     + due_line(run, t, procedure, now))
+    if waits:  # their clocks are stopped: listed apart, not as late
         lines.append(t.gettext("<b>Waiting on others</b>:"))
-        for ref, run in waiting_runs:
-            wait = waiting(run)
-            assert wait is not None
-            lines.append(f"{esc(ref)} · {esc(step_heading(procedure.sop, run.key, t))}\n"
-                         + wait_line(wait, t, procedure))
-    if steps.open > len(steps.earliest):
+        lines += [f"{esc(ref)} · {esc(step_heading(procedure.sop, run.key, t))}\n"
+                  + wait_line(wait, t, procedure)
+                  for ref, run in waits if (wait := waiting(run)) is not None]
+    if steps.open > len(earliest) + len(waits):
         lines.append(t.gettext("…and {n} more: /status lists them all.").format(
-            n=steps.open - len(steps.earliest)))
+            n=steps.open - len(earliest) - len(waits)))
     return "\n\n".join(lines)
 
 
 def _board(context: _Context, services: Services, t: Translator, now: datetime) -> str:
-    """The open cases, overdue first, one line each: AB's pinned board."""
+    """The open cases, overdue first, one line each, and those waiting on others apart: AB's
+    pinned board."""
     procedure = services.procedure
     steps = context.open_steps
     assert steps is not None
     lines = [t.ngettext("<b>ikabot board</b>: {open} open case, {late} overdue.",
                         "<b>ikabot board</b>: {open} open cases, {late} overdue.",
                         steps.open).format(open=steps.open, late=steps.overdue)]
-    for ref, run in steps.earliest:
+    earliest, waits = _listed(steps)
+    for ref, run in earliest:
         lines.append(f"<b>{esc(ref)}</b> · {esc(step_heading(procedure.sop, run.key, t))} · "
                      + due_line(run, t, procedure, now))
-    if steps.open > len(steps.earliest):
+    if waits:
+        lines.append(t.gettext("<b>Waiting on others</b>:"))
+        lines += [f"<b>{esc(ref)}</b> · {esc(step_heading(procedure.sop, run.key, t))} · "
+                  + wait_line(wait, t, procedure)
+                  for ref, run in waits if (wait := waiting(run)) is not None]
+    if steps.open > len(earliest) + len(waits):
         lines.append(t.gettext("…and {n} more: /status lists them all.").format(
-            n=steps.open - len(steps.earliest)))
+            n=steps.open - len(earliest) - len(waits)))
     return "\n".join(lines)
 
 
 class Sweeper:
-    """Runs the sweep: on every tick, and at once when a change has written messages.
+    """Runs the sweep: on every tick, at once when a change has written messages, and when the
+    rows a dead sweeper held come free.
 
     One sweep at a time in this process; a wake-up during a sweep runs another right after it,
-    so a message written meanwhile is not left for the next tick.
+    so a message written meanwhile is not left for the next tick. Rows held by a claim after
+    a sweep (a dead process's, found at start or at a standby's takeover; this process's own
+    when a sweep failed) wake it as their lease runs out: a crash delays what it held by the
+    lease, not by the lease and a tick.
     """
 
     def __init__(self, bot: ExtBot[Any], services: Services) -> None:
@@ -795,6 +805,8 @@ class Sweeper:
         self._task: asyncio.Task[None] | None = None
         self._again = False
         self._targets_watched: float | None = None
+        self._held = True  # rows may be held by a claim: at start, a dead predecessor's
+        self._free_at: asyncio.TimerHandle | None = None
 
     def wake(self) -> None:
         """Sweep now (or right after the sweep under way)."""
@@ -821,8 +833,33 @@ class Sweeper:
                 await sweep(self.bot, self.services, holder=self.holder)
             except Exception:  # logged; the rows stay owed, and the next tick tries again
                 log.exception("the reminder sweep failed")
+                self._held = True  # what it had claimed comes free with its lease
+            if self._held:
+                await self._wake_when_free()
             if not self._again:
                 return
+
+    async def _wake_when_free(self) -> None:
+        """Sweep again when the first row still held comes free; stop asking once none is.
+
+        Only one instance serves a database, so held rows appear only at start (or after a
+        failed sweep): asked after those sweeps, not on every tick.
+        """
+        try:
+            now = self.services.now()
+            async with self.services.sessions() as session:
+                free = await next_free(session=session, now=now)
+        except Exception:  # logged; the next tick sweeps anyway
+            log.exception("cannot read when the held reminders come free")
+            return
+        self._held = free is not None
+        if free is None:
+            return
+        if self._free_at is not None:
+            self._free_at.cancel()
+        # A moment after the lease, which a claim compares strictly.
+        delay = (free - now).total_seconds() + FREE_MARGIN
+        self._free_at = asyncio.get_running_loop().call_later(max(delay, 0.0), self.wake)
 
     async def _watch_targets(self) -> None:
         """Each hour, warn of forecasts that newly pass a target date (through the outbox)."""
@@ -834,15 +871,18 @@ class Sweeper:
 
 
 async def start_sweeping(application: object, services: Services, bot: ExtBot[Any]) -> Sweeper:
-    """At start: plan the next digest, start catching up on what came due while down, sweep
-    every SWEEP_INTERVAL_SECONDS (a missed tick is harmless: the next reads what is owed) and
-    whenever a change wakes it (``services.wake_outbox``)."""
+    """At start: plan the next digest (and the board's next look), start catching up on what
+    came due while down, sweep every SWEEP_INTERVAL_SECONDS (a missed tick is harmless: the
+    next reads what is owed) and whenever a change wakes it (``services.wake_outbox``)."""
     now = services.now()
     services.procedure = await with_gazette(sessions=services.sessions,
                                             procedure=services.procedure)
+    planner = services.procedure.planner
     async with services.sessions() as session, session.begin():
-        await plan(session=session, nudges=[services.procedure.planner.first_digest(now)],
-                   now=now)
+        # The board's looks plan each other; the first after an upgrade, or with cases open
+        # but none changed since, is planned here (kept once if one is planned already).
+        looks = [planner.board_check_after(now)] if await any_open(session=session) else []
+        await plan(session=session, nudges=[planner.first_digest(now), *looks], now=now)
     sweeper = Sweeper(bot, services)
     services.wake_outbox = sweeper.wake
     # The catch-up runs beside the bot, not before it: a long backlog must not keep it deaf.

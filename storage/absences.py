@@ -8,6 +8,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.domain.absence import Absence
+from storage import nudges  # as a module: nudges reads the absences to find who decides
 from storage.models import AbsenceRow
 
 
@@ -33,7 +34,10 @@ async def coming_absences(*, session: AsyncSession, today: date) -> list[Absence
 
 async def record_absence(*, session: AsyncSession, absence: Absence, set_by: int,
                          now: datetime) -> None:
-    """Record ``absence`` in the caller's transaction, replacing the approver's overlapping ones."""
+    """Record ``absence`` in the caller's transaction, replacing the approver's overlapping ones.
+
+    The Ya/Tidak cards and chases not yet sent for the days away go to the one acting.
+    """
     overlapping = await session.exec(select(AbsenceRow).where(
         col(AbsenceRow.user_id) == absence.user_id, col(AbsenceRow.cancelled_at).is_(None),
         col(AbsenceRow.start) <= absence.end, col(AbsenceRow.end) >= absence.start))
@@ -43,11 +47,13 @@ async def record_absence(*, session: AsyncSession, absence: Absence, set_by: int
     session.add(AbsenceRow(user_id=absence.user_id, start=absence.start, end=absence.end,
                            acting_id=absence.acting_id, set_by=set_by, set_at=now))
     await session.flush()
+    await nudges.retarget_approvers(session=session, now=now)
 
 
 async def end_absences(*, session: AsyncSession, user_id: int, now: datetime,
                        today: date) -> int:
-    """Cancel the approver's absences not yet over: they are back. How many were cancelled."""
+    """Cancel the approver's absences not yet over: they are back, and get their Ya/Tidak
+    cards and chases not yet sent again. How many were cancelled."""
     rows = (await session.exec(select(AbsenceRow).where(
         col(AbsenceRow.user_id) == user_id, col(AbsenceRow.cancelled_at).is_(None),
         col(AbsenceRow.end) >= today))).all()
@@ -55,4 +61,6 @@ async def end_absences(*, session: AsyncSession, user_id: int, now: datetime,
         row.cancelled_at = now
         session.add(row)
     await session.flush()
+    if rows:
+        await nudges.retarget_approvers(session=session, now=now)
     return len(rows)

@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    ColumnElement,
     Select,
     Text,
     and_,
@@ -35,7 +36,10 @@ from sqlalchemy import select as sa_select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import aliased
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
 from sqlmodel import SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -329,19 +333,55 @@ async def load_cases(*, session: AsyncSession, refs: Iterable[str]) -> dict[str,
     return found
 
 
+class open_wait(FunctionElement[bool]):  # noqa: N801 (a SQL function's name)
+    """A step run's ``data`` holds a wait not yet ended: bot.domain.clock.waiting, in SQL.
+
+    The waits are a JSON list in the run's data; each stores its ``end`` (null while it
+    waits), so the test is whether some element's ``end`` is JSON null.
+    """
+
+    type = Boolean()
+    inherit_cache = True
+    name = "open_wait"
+
+
+@compiles(open_wait, "sqlite")
+def _open_wait_sqlite(element: open_wait, compiler: SQLCompiler, **kw: Any) -> str:
+    data = compiler.process(element.clauses, **kw)
+    return (f"EXISTS (SELECT 1 FROM json_each({data}, '$.waits') AS wait "
+            "WHERE json_type(wait.value, '$.end') = 'null')")
+
+
+@compiles(open_wait, "postgresql")
+def _open_wait_postgresql(element: open_wait, compiler: SQLCompiler, **kw: Any) -> str:
+    data = compiler.process(element.clauses, **kw)
+    return f"coalesce(({data} -> 'waits') @> '[{{\"end\": null}}]'::jsonb, false)"
+
+
+def is_waiting(data: Any, done_at: Any) -> ColumnElement[bool]:
+    """The run (its ``data`` and ``done_at`` columns) waits on an outside party: its clock is
+    stopped, so it is not late however long ago it fell due."""
+    return and_(done_at.is_(None), open_wait(data))
+
+
 @dataclasses.dataclass(frozen=True)
 class OpenSteps:
-    """Where the open cases stand, without reading them: what the weekly digest says."""
+    """Where the open cases stand, without reading them: what the digest and the board say."""
 
     open: int  # open cases at a step
-    overdue: int  # of them, past their current step's due moment
-    earliest: list[tuple[str, StepRun]]  # (ref, current step) falling due first: most late first
+    overdue: int  # of them, past their current step's due moment and not waiting
+    earliest: list[tuple[str, StepRun]]  # (ref, current step) not waiting, falling due first
+    waiting: int = 0  # of them, waiting on an outside party (their clocks stopped)
+    waits: list[tuple[str, StepRun]] = dataclasses.field(default_factory=list)  # the first
 
 
-async def open_steps(*, session: AsyncSession, now: datetime, first: int) -> OpenSteps:
-    """The open cases counted, and the ``first`` whose current steps fall due earliest.
+async def open_steps(*, session: AsyncSession, now: datetime, first: int,
+                     first_waiting: int | None = None) -> OpenSteps:
+    """The open cases counted, the ``first`` whose current steps fall due earliest, and the
+    ``first_waiting`` (default ``first``) of those waiting on an outside party, apart.
 
-    Two queries however many cases are open: reading them all (list_open_cases) took 21 s and
+    A step that waits is neither counted nor listed as overdue: its clock is stopped. A few
+    queries however many cases are open: reading them all (list_open_cases) took 21 s and
     1.4 GB at 100,000 open cases. Ordered by due moment, the most overdue come first, and the
     working days late never order them differently.
     """
@@ -354,17 +394,34 @@ async def open_steps(*, session: AsyncSession, now: datetime, first: int) -> Ope
                    col(StepRecord.step) == col(CaseRow.current_step),
                    col(StepRecord.round) == newest_round)
     is_open = col(CaseRow.status) == CaseStatus.OPEN.value
+    waits = is_waiting(col(StepRecord.data), col(StepRecord.done_at))
     counted = (await session.exec(
-        select(func.count(), func.coalesce(func.sum(
-            case_when((col(StepRecord.due_at) < now, 1), else_=0)), 0))
+        select(func.count(),
+               func.coalesce(func.sum(case_when(
+                   (and_(col(StepRecord.due_at) < now, ~waits), 1), else_=0)), 0),
+               func.coalesce(func.sum(case_when((waits, 1), else_=0)), 0))
         .select_from(CaseRow).join(StepRecord, current).where(is_open))).one()
-    rows = (await session.exec(
-        select(CaseRow.ref, StepRecord).join(StepRecord, current).where(is_open)
-        .order_by(col(StepRecord.due_at), col(CaseRow.id)).limit(first))).all()
-    earliest = [(ref, StepRun(key=s.step, round=s.round, started_at=s.started_at,
-                              due_at=s.due_at, done_at=s.done_at, done_by=s.done_by,
-                              data=copy.deepcopy(s.data))) for ref, s in rows]
-    return OpenSteps(int(counted[0]), int(counted[1]), earliest)
+    listing = (select(CaseRow.ref, StepRecord).join(StepRecord, current)
+               .order_by(col(StepRecord.due_at), col(CaseRow.id)))
+    rows = (await session.exec(listing.where(is_open, ~waits).limit(first))).all()
+    waiting = int(counted[2])
+    wanted = first if first_waiting is None else first_waiting
+    waiting_rows = ((await session.exec(listing.where(is_open, waits).limit(wanted))).all()
+                    if waiting and wanted else [])
+    return OpenSteps(int(counted[0]), int(counted[1]), _listed(rows), waiting,
+                     _listed(waiting_rows))
+
+
+def _listed(rows: Sequence[tuple[str, StepRecord]]) -> list[tuple[str, StepRun]]:
+    return [(ref, StepRun(key=s.step, round=s.round, started_at=s.started_at, due_at=s.due_at,
+                          done_at=s.done_at, done_by=s.done_by, data=copy.deepcopy(s.data)))
+            for ref, s in rows]
+
+
+async def any_open(*, session: AsyncSession) -> bool:
+    """True when some case is open (one row read, on the status index)."""
+    statement = select(CaseRow.id).where(col(CaseRow.status) == CaseStatus.OPEN.value).limit(1)
+    return (await session.exec(statement)).first() is not None
 
 
 async def list_open_cases(*, session: AsyncSession) -> list[Case]:

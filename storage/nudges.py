@@ -24,7 +24,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.domain.absence import approvers_on
 from bot.domain.case import Role
 from bot.domain.reminders import LASTING_KINDS, SEQ_KEYED_KINDS, Audience, Drop, Nudge, NudgeKind
-from storage.absences import absences_on
+from storage import absences  # as a module: recording an absence re-plans through this one
 from storage.models import CaseRow, Division, DivisionKind, NudgeRow, User
 
 # PostgreSQL's advisory lock around a claim ("ikanud" in ASCII), held until the claim commits.
@@ -41,11 +41,15 @@ def nudge_key(nudge: Nudge, target: str) -> str:
 
 
 async def _targets(session: AsyncSession, audience: Audience, lead: str | None,
-                   day: date) -> list[str]:
-    """The chats an audience means on ``day``: a division's group, or each approver in
-    private (the one acting for an approver who is away that day)."""
+                   day: date, person: int | None = None) -> list[str]:
+    """The chats an audience means on ``day``: a division's group, one active user in
+    private, or each approver in private (the one acting for an approver who is away that
+    day)."""
     if audience is Audience.LEAD:
         return [f"division:{lead}"] if lead else []
+    if audience is Audience.PERSON:
+        user = await session.get(User, person) if person is not None else None
+        return [f"user:{person}"] if user is not None and user.active else []
     if audience is Audience.AB:
         code = (await session.exec(select(Division.code).where(
             col(Division.kind) == DivisionKind.AB.value))).first()
@@ -53,7 +57,7 @@ async def _targets(session: AsyncSession, audience: Audience, lead: str | None,
     users = await session.exec(select(User.telegram_id).where(
         col(User.role) == Role.MANAGEMENT.value, col(User.active)))
     approvers = list(users.all())
-    away = await absences_on(session=session, day=day)
+    away = await absences.absences_on(session=session, day=day)
     return [f"user:{telegram_id}" for telegram_id in approvers_on(day, approvers, away)]
 
 
@@ -78,13 +82,15 @@ async def plan(*, session: AsyncSession, nudges: Sequence[Nudge], drops: Sequenc
     cases = await _case_ids(session, [n.ref for n in nudges if n.ref] + [d.ref for d in drops])
     rows: dict[str, dict[str, Any]] = {}  # the new rows' values, by key
     # looked up once per plan (approvers once per day: who acts for whom changes by the day)
-    chats: dict[tuple[Audience, str | None, date | None], list[str]] = {}
+    chats: dict[tuple[Audience, str | None, date | None, int | None], list[str]] = {}
     for nudge in nudges:
         case_id, lead = cases.get(nudge.ref, (None, None)) if nudge.ref else (None, None)
         audience = (nudge.audience, lead if nudge.audience is Audience.LEAD else None,
-                    nudge.day if nudge.audience is Audience.APPROVERS else None)
+                    nudge.day if nudge.audience is Audience.APPROVERS else None,
+                    nudge.person if nudge.audience is Audience.PERSON else None)
         if audience not in chats:
-            chats[audience] = await _targets(session, nudge.audience, lead, nudge.day)
+            chats[audience] = await _targets(session, nudge.audience, lead, nudge.day,
+                                             nudge.person)
         for target in chats[audience]:
             key = nudge_key(nudge, target)
             rows[key] = {
@@ -125,6 +131,45 @@ async def plan(*, session: AsyncSession, nudges: Sequence[Nudge], drops: Sequenc
         table = SQLModel.metadata.tables[NudgeRow.__tablename__]
         await session.exec(upsert(table).on_conflict_do_nothing(index_elements=[table.c.key]),
                            params=list(rows.values()))
+
+
+# What goes to whoever decides on its day: an approver, or the one acting for them. (A
+# decision or a vote edits the cards where they were sent, whoever acts since.)
+_TO_WHOEVER_DECIDES = sorted(kind.value for kind in (NudgeKind.ASK, NudgeKind.DECISION))
+
+
+async def retarget_approvers(*, session: AsyncSession, now: datetime) -> None:
+    """Who acts for whom changed (an absence recorded, replaced or ended): the Ya/Tidak cards
+    and decision chases not yet sent go to whoever decides on their day, in the caller's
+    transaction. A row for someone away now is dropped, one for the one acting added; one
+    dropped for someone now back comes back.
+
+    Only the approvers' pending rows are read: a few per case awaiting a decision.
+    """
+    pending = (await session.exec(select(NudgeRow).where(
+        col(NudgeRow.kind).in_(_TO_WHOEVER_DECIDES), col(NudgeRow.sent_at).is_(None),
+        col(NudgeRow.dropped_at).is_(None), col(NudgeRow.failed_at).is_(None),
+        col(NudgeRow.case_id).is_not(None)))).all()
+    case_ids = sorted({row.case_id for row in pending if row.case_id is not None})
+    if not case_ids:
+        return
+    refs = dict((await session.exec(select(CaseRow.id, CaseRow.ref).where(
+        col(CaseRow.id).in_(case_ids)))).all())
+    held: dict[Nudge, list[NudgeRow]] = {}
+    for row in pending:
+        nudge = Nudge(refs[row.case_id], row.step, row.round, NudgeKind(row.kind), row.day,
+                      Audience.APPROVERS, row.due_at, row.seq, row.note)
+        held.setdefault(nudge, []).append(row)
+    await plan(session=session, nudges=list(held), now=now)  # the ones acting now, and back
+    chats: dict[date, set[str]] = {}
+    for nudge, rows in held.items():
+        if nudge.day not in chats:
+            chats[nudge.day] = set(await _targets(session, Audience.APPROVERS, None, nudge.day))
+        for row in rows:
+            if row.target not in chats[nudge.day]:
+                row.dropped_at = now
+                session.add(row)
+    await session.flush()
 
 
 @dataclass(frozen=True)
@@ -235,6 +280,19 @@ async def any_due(*, session: AsyncSession, now: datetime,
     connection = await session.connection()
     statement = _ANY_DUE if kinds is None else _any_due_of(tuple(sorted(kinds)))
     return await connection.scalar(statement, {"now": now}) is not None
+
+
+async def next_free(*, session: AsyncSession, now: datetime) -> datetime | None:
+    """When the first due row still held by a claim (a dead sweeper's, or one whose sending
+    failed) comes free: the moment to sweep again, rather than the next tick.
+
+    Read through the pending rows' index, due ones only: a claimed row was due when claimed.
+    """
+    held = (select(func.min(col(NudgeRow.claimed_until)))
+            .where(col(NudgeRow.sent_at).is_(None), col(NudgeRow.dropped_at).is_(None),
+                   col(NudgeRow.failed_at).is_(None), col(NudgeRow.due_at) <= now,
+                   col(NudgeRow.claimed_by).is_not(None), col(NudgeRow.claimed_until) > now))
+    return (await session.exec(held)).one()
 
 
 async def renew(*, session: AsyncSession, ids: Sequence[int], holder: str,

@@ -17,7 +17,16 @@ from bot.domain.case import Case, CaseStatus, StepRun
 from bot.domain.forecast import run_took
 from bot.domain.targets import Target
 from bot.domain.workload import StepTimes
-from storage.cases import UnknownCase, _ask, _case_row, _decision, _run, _same, _to_case
+from storage.cases import (
+    UnknownCase,
+    _ask,
+    _case_row,
+    _decision,
+    _run,
+    _same,
+    _to_case,
+    is_waiting,
+)
 from storage.models import Approval, CaseRow, CaseTarget, EventRow, InputRequest, StepRecord
 
 BATCH = 500  # cases read at a time: their history is in memory only while they are drawn
@@ -129,7 +138,8 @@ async def step_times_in(*, session: AsyncSession, year: int, calendar: OfficeCal
 
 async def open_counts(*, session: AsyncSession, now: datetime) -> dict[str, tuple[int, int]]:
     """Open cases at each step and, of them, the late ones (past their current run's due
-    moment): two numbers per step, counted by the database."""
+    moment, and not waiting on an outside party: a stopped clock is not late): two numbers
+    per step, counted by the database."""
     latest = _STEPS.alias("latest")
     newest_round = (select_rows(func.max(latest.c.round))
                     .where(latest.c.case_id == _CASES.c.id,
@@ -138,8 +148,10 @@ async def open_counts(*, session: AsyncSession, now: datetime) -> dict[str, tupl
     current = and_(_STEPS.c.case_id == _CASES.c.id, _STEPS.c.step == _CASES.c.current_step,
                    _STEPS.c.round == newest_round)
     statement = (select_rows(_CASES.c.current_step, func.count(),
-                             func.coalesce(func.sum(case((_STEPS.c.due_at < now, 1), else_=0)),
-                                           0))
+                             func.coalesce(func.sum(case(
+                                 (and_(_STEPS.c.due_at < now,
+                                       ~is_waiting(_STEPS.c.data, _STEPS.c.done_at)), 1),
+                                 else_=0)), 0))
                  .select_from(_CASES).join(_STEPS, current)
                  .where(_CASES.c.status == CaseStatus.OPEN.value)
                  .group_by(_CASES.c.current_step))

@@ -1,6 +1,6 @@
 """The reminder planner: office mornings, working days, escalation, digests, drops."""
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from bot.domain.reminders import Audience, Drop, NudgeKind, Planner, ReminderPolicy
 from bot.domain.rules import CompleteStep, Decide, Filed, SubmitMemo, apply
@@ -101,6 +101,35 @@ def test_the_board_follows_at_the_next_whole_minute_one_edit_for_the_minutes_cha
     assert first == again and first.at == datetime(2026, 9, 1, 10, 1, tzinfo=KL)
     assert later.at == datetime(2026, 9, 1, 10, 2, tzinfo=KL) and later.seq == first.seq + 1
     assert (first.kind, first.audience, first.ref) == (NudgeKind.BOARD, Audience.AB, None)
+
+
+def test_the_board_is_looked_at_each_office_hour_and_at_the_close_when_steps_fall_due() -> None:
+    """Time alone changes the board (a step falls overdue at the close of office, the late
+    count grows overnight, someone deletes it): each look, sent, plans the next."""
+    change = PLANNER.board_after(datetime(2026, 9, 1, 10, 20, tzinfo=KL))  # a Tuesday
+    looks = [change]
+    for _ in range(10):
+        looks += PLANNER.following(looks[-1])
+    assert [look.at.strftime("%a %d %H:%M") for look in looks] == [
+        "Tue 01 10:21", "Tue 01 11:00", "Tue 01 12:00", "Tue 01 13:00", "Tue 01 14:00",
+        "Tue 01 15:00", "Tue 01 16:00", "Tue 01 17:00",
+        # the close of office, then the next working morning (Friday and the weekend too)
+        "Wed 02 09:00", "Wed 02 10:00", "Wed 02 11:00"]
+    assert all((look.kind, look.audience, look.ref) == (NudgeKind.BOARD, Audience.AB, None)
+               for look in looks)
+    # a step falls due at the close of office: the look at 17:00 shows it overdue
+    case = step_through(PROC, registered(PROC, at(date(2026, 9, 1))), at(date(2026, 9, 1)),
+                        "collect_input")
+    due = case.current_run.due_at if case.current_run is not None else None
+    assert due is not None and PLANNER.board_check_after(due - timedelta(minutes=1)).at == due
+    friday = PLANNER.board_check_after(datetime(2026, 9, 4, 17, 0, tzinfo=KL))
+    assert friday.at == morning(date(2026, 9, 7))  # Monday
+    # after an outage the next look is the next after now, not each one missed
+    now = datetime(2026, 9, 9, 14, 30, tzinfo=KL)
+    assert [n.at for n in PLANNER.following(change, now)] == [
+        datetime(2026, 9, 9, 15, 0, tzinfo=KL)]
+    # a change's board and the look of the same minute are one message
+    assert PLANNER.board_after(datetime(2026, 9, 1, 16, 59, 30, tzinfo=KL)) == looks[7]
 
 
 def test_who_each_kind_of_nudge_is_for() -> None:

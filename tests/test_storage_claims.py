@@ -12,7 +12,7 @@ from sqlmodel import SQLModel
 
 from storage.cases import Sessions
 from storage.db import make_engine, session_factory
-from storage.nudges import Claimed, claim_due
+from storage.nudges import Claimed, claim_due, mark_sent_each, next_free, release, renew
 
 NOW = datetime(2026, 10, 7, 2, 0, tzinfo=UTC)
 LEASE = timedelta(minutes=5)
@@ -84,3 +84,28 @@ async def test_a_claim_takes_at_most_per_chat_nudges_of_a_chat_the_earliest_firs
     assert [len(second), len(third)] == [6, 2]
     assert len({row.id for row in first + second + third}) == 14
     assert await _claim(sessions, "d", limit=100, per_chat=3) == []
+
+
+async def test_the_sweep_learns_when_the_first_held_nudge_comes_free(
+        engine: AsyncEngine, sessions: Sessions) -> None:
+    await _due(engine, chats=3, each=2)
+    async with sessions() as session:
+        assert await next_free(session=session, now=NOW) is None  # nothing held
+    first = await _claim(sessions, "dead", limit=1)  # held until NOW + LEASE
+    async with sessions() as session, session.begin():
+        await renew(session=session, ids=[first[0].id], holder="dead",
+                    until=NOW + LEASE + timedelta(minutes=1))
+        later = await claim_due(session=session, now=NOW + timedelta(minutes=1), holder="b",
+                                lease=LEASE, limit=1)
+        await mark_sent_each(session=session, sent=[([later[0].id], 1)],
+                             now=NOW + timedelta(minutes=1))
+        await release(session=session, ids=[later[1].id], error="502",
+                      retry_at=NOW + timedelta(minutes=2))  # let go: the tick retries it
+    async with sessions() as session:
+        # the dead sweeper's rows: one comes free at NOW + LEASE, the one it renewed a minute
+        # later; b's sent row and the row b let go (a tick retries it) do not count
+        assert await next_free(session=session, now=NOW + timedelta(minutes=1)) == (
+            NOW + LEASE)
+        assert await next_free(session=session, now=NOW + LEASE) == (
+            NOW + LEASE + timedelta(minutes=1))
+        assert await next_free(session=session, now=NOW + LEASE + timedelta(minutes=1)) is None

@@ -13,10 +13,10 @@ from bot.domain.absence import Absence
 from bot.domain.deadlines import Procedure
 from bot.domain.reminders import Audience, Nudge, NudgeKind
 from bot.domain.rules import CompleteStep, apply, register_case
-from storage.absences import record_absence
+from storage.absences import end_absences, record_absence
 from storage.cases import case_events, create_case, load_case
 from storage.gazette import set_day, with_gazette
-from storage.models import EventRow
+from storage.models import EventRow, NudgeRow
 from storage.nudges import plan, rows_for
 from storage.org import OrgSummary
 from tests.builders import AB, at, new_case
@@ -94,3 +94,56 @@ async def test_an_approver_away_has_their_cards_go_to_the_one_acting(
     targets = {(r.day, r.target) for r in rows if r.kind == "decision"}
     assert targets == {(day, "user:3002"), (day + timedelta(days=1), "user:3001"),
                        (day + timedelta(days=1), "user:3002")}
+
+
+async def test_an_absence_recorded_after_the_chases_were_planned_moves_them_to_the_one_acting(
+        sessions: async_sessionmaker[AsyncSession], org: OrgSummary,
+        procedure: Procedure) -> None:
+    """The chases and a Ya/Tidak card were planned for both approvers; the KSU then records
+    an absence with the TKSU acting, the TKSU one of their own, and the KSU comes back early.
+    What was not sent follows who decides on its day."""
+    ref = await _case_at_step_2(sessions, procedure)
+    other = await _case_at_step_2(sessions, procedure)
+    tuesday, wednesday, thursday = (MONDAY + timedelta(days=n) for n in (1, 2, 3))
+    chases = [Nudge(case, "minit_cerai", 1, NudgeKind.DECISION, on, Audience.APPROVERS,
+                    at(on, 9), 1) for case in (ref, other) for on in (tuesday, wednesday)]
+    card = Nudge(ref, "minit_cerai", 1, NudgeKind.ASK, MONDAY, Audience.APPROVERS,
+                 at(MONDAY, 11), 0, "Minit")
+    async with sessions() as session, session.begin():
+        await plan(session=session, nudges=[*chases, card], now=at(MONDAY))
+
+    async def owed() -> set[tuple[str, str, date, str]]:
+        """(case, kind, day, chat) of each approvers' row still to send."""
+        return {(case, r.kind, r.day, r.target) for case in (ref, other)
+                for r in await _rows(sessions, case)
+                if r.kind in ("decision", "ask") and r.sent_at is None and r.dropped_at is None}
+
+    everyone = {(case, "decision", on, who) for case in (ref, other)
+                for on in (tuesday, wednesday) for who in ("user:3001", "user:3002")}
+    cards = {(ref, "ask", MONDAY, who) for who in ("user:3001", "user:3002")}
+    assert await owed() == everyone | cards
+
+    # Away from today (Monday, 10.00: the card is still to go) to Tuesday, the TKSU acting.
+    async with sessions() as session, session.begin():
+        await record_absence(session=session, absence=Absence(3001, MONDAY, tuesday, 3002),
+                             set_by=3001, now=at(MONDAY))
+    away = {(case, "decision", tuesday, "user:3001") for case in (ref, other)}
+    assert await owed() == (everyone - away) | {(ref, "ask", MONDAY, "user:3002")}
+
+    # The TKSU is away on Wednesday too, the KSU acting: nobody else is left for Tuesday.
+    async with sessions() as session, session.begin():
+        await record_absence(session=session, absence=Absence(3002, wednesday, thursday, 3001),
+                             set_by=3002, now=at(MONDAY, 11))
+    tksu_away = {(case, "decision", wednesday, "user:3002") for case in (ref, other)}
+    assert await owed() == (everyone - away - tksu_away) | {(ref, "ask", MONDAY, "user:3002")}
+
+    # Back on Monday afternoon: the KSU's card and Tuesday's chases come back.
+    async with sessions() as session, session.begin():
+        assert await end_absences(session=session, user_id=3001, now=at(MONDAY, 14),
+                                  today=MONDAY) == 1
+    assert await owed() == (everyone - tksu_away) | cards
+
+
+async def _rows(sessions: async_sessionmaker[AsyncSession], ref: str) -> list[NudgeRow]:
+    async with sessions() as session:
+        return await rows_for(session=session, ref=ref)

@@ -9,8 +9,19 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import SQLModel
 
 from bot.domain.case import Instrument, Level, Source
+from bot.domain.clock import waiting
 from bot.domain.deadlines import Procedure
-from bot.domain.rules import CompleteStep, NewCase, Outcome, Withdraw, apply, register_case
+from bot.domain.rules import (
+    CompleteStep,
+    NewCase,
+    Outcome,
+    ResumeWait,
+    StartWait,
+    Withdraw,
+    apply,
+    register_case,
+)
+from bot.domain.sop import WaitParty
 from handlers.cards import working_days_late
 from storage.cases import (
     Sessions,
@@ -21,7 +32,8 @@ from storage.cases import (
     open_steps,
 )
 from storage.nudges import _ANY_DUE, any_due
-from tests.builders import AB
+from storage.reports import open_counts
+from tests.builders import AB, OFFICER
 
 NOW = datetime(2026, 10, 7, 2, 0, tzinfo=UTC)
 
@@ -105,3 +117,40 @@ async def test_the_digest_counts_open_steps_without_reading_every_case(
     assert steps.overdue == sum(1 for _, run in runs if working_days_late(run, procedure, now))
     assert 0 < steps.overdue < steps.open
     assert steps.earliest == runs[:3]
+
+
+async def test_a_step_waiting_on_others_is_not_overdue_and_is_listed_apart(
+        sessions: Sessions, org: object, procedure: Procedure) -> None:
+    now = datetime(2026, 9, 21, 3, 0, tzinfo=UTC)  # a Monday morning in Putrajaya
+    refs = []
+    for days in (40, 35, 30, 3):  # the first three overdue by now, the most overdue first
+        then = now - timedelta(days=days)
+
+        def build(ref: str, then: datetime = then) -> Outcome:
+            registered = register_case(NewCase(ref, f"MOU {ref}", Instrument.MOU,
+                                               Level.BILATERAL, ("ID",), Source.KLN, "BKKA",
+                                               then.date()),
+                                       actor=AB, now=then, procedure=procedure)
+            return registered.then(apply(registered.case, CompleteStep("receive"), actor=AB,
+                                         now=then, procedure=procedure))
+
+        refs.append((await create_case(sessions=sessions, year=2026, build=build)).case.ref)
+    # The most overdue one waits on KLN (its clock stopped), one that waited has resumed.
+    for ref in refs[:2]:
+        await change_case(sessions=sessions, ref=ref, change=lambda case: apply(
+            case, StartWait("collect_input", WaitParty.KLN, "draft with KLN"), actor=OFFICER,
+            now=now, procedure=procedure))
+    await change_case(sessions=sessions, ref=refs[1], change=lambda case: apply(
+        case, ResumeWait("collect_input"), actor=OFFICER, now=now, procedure=procedure))
+
+    async with sessions() as session:
+        steps = await open_steps(session=session, now=now, first=1)
+        everything = await open_steps(session=session, now=now, first=10)
+        counts = await open_counts(session=session, now=now)
+    assert (steps.open, steps.overdue, steps.waiting) == (4, 2, 1)
+    # the first listed is the most overdue that is not waiting; the waiting one comes apart
+    assert [ref for ref, _ in steps.earliest] == [refs[1]]
+    assert [ref for ref, _ in steps.waits] == [refs[0]]
+    assert [ref for ref, _ in everything.earliest] == refs[1:]
+    assert [ref for ref, run in everything.waits if waiting(run)] == [refs[0]]
+    assert counts == {"collect_input": (4, 2)}

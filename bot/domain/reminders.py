@@ -9,7 +9,11 @@ kept as an outbox row by storage, in the transaction of the change that owes it:
   sent, so a stalled case is chased every working day without anything scanning all cases;
 - a message a change causes (the next owner's card, the approvers' Ya/Tidak cards, the
   decision told to the division, the outcome document passed to AB, the case's end) is due at
-  the moment of the change, at any hour: it is news, not a nag.
+  the moment of the change, at any hour: it is news, not a nag;
+- AB's board is brought up to date after every change and, because time alone changes it
+  (a step falls overdue, a day later it is one working day later still; someone deletes or
+  unpins it), at every office opening, every hour of office hours and the close of office,
+  when steps fall due: each look plans the next, like the weekly digest.
 """
 
 from __future__ import annotations
@@ -45,6 +49,8 @@ class NudgeKind(StrEnum):
     EXTENSION_ASK = "extension_ask"  # more time asked for: AB's Lulus / Tolak (``seq``)
     EXTENSION_ANSWER = "extension_answer"  # AB's answer, told to the step's owner (``seq``)
     VOTE = "vote"  # an approver said Ya, others still to decide: the approvers' cards edited
+    JOINED = "joined"  # an invitation was used: its maker told (``seq``: the invitation)
+    UNREACHABLE = "unreachable"  # a chat blocked or removed the bot: AB told (``seq``: a row)
     # Reminders, at the start of office hours:
     WAITING = "waiting"  # every wait_reminder_days while a step waits on an outside party, to AB
     RENEWAL = "renewal"  # months before a filed instrument expires, to AB and the lead division
@@ -54,15 +60,16 @@ class NudgeKind(StrEnum):
 MESSAGE_KINDS = frozenset({NudgeKind.CARD, NudgeKind.ASK, NudgeKind.DECIDED, NudgeKind.REASON,
                            NudgeKind.DOCUMENT, NudgeKind.ENDING, NudgeKind.BOARD,
                            NudgeKind.SLIP, NudgeKind.EXTENSION_ASK, NudgeKind.EXTENSION_ANSWER,
-                           NudgeKind.VOTE})
+                           NudgeKind.VOTE, NudgeKind.JOINED, NudgeKind.UNREACHABLE})
 # Never made moot by a later change: what they tell stays true.
 LASTING_KINDS = frozenset({NudgeKind.DECIDED, NudgeKind.REASON, NudgeKind.DOCUMENT,
                            NudgeKind.ENDING, NudgeKind.SLIP, NudgeKind.EXTENSION_ANSWER,
-                           NudgeKind.RENEWAL})
+                           NudgeKind.RENEWAL, NudgeKind.JOINED, NudgeKind.UNREACHABLE})
 # Whose ``seq`` tells nudges of one step and day apart (the request they speak of; the
-# board's minute).
+# board's minute; the invitation used; the first message a chat could not be given).
 SEQ_KEYED_KINDS = frozenset({NudgeKind.BOARD, NudgeKind.EXTENSION_ASK,
-                             NudgeKind.EXTENSION_ANSWER, NudgeKind.VOTE})
+                             NudgeKind.EXTENSION_ANSWER, NudgeKind.VOTE, NudgeKind.JOINED,
+                             NudgeKind.UNREACHABLE})
 # The reminders a step's clock owes: none while it waits on an outside party.
 CLOCK_KINDS = (NudgeKind.DUE_SOON, NudgeKind.DUE_TODAY, NudgeKind.OVERDUE, NudgeKind.ESCALATION)
 
@@ -73,6 +80,7 @@ class Audience(StrEnum):
     AB = "ab"  # the International Division's chat
     LEAD = "lead"  # the case's lead division's chat
     APPROVERS = "approvers"  # each user registered as management, in private
+    PERSON = "person"  # one user, in private (``Nudge.person``)
 
 
 @dataclass(frozen=True)
@@ -102,6 +110,7 @@ class Nudge:
     at: datetime  # when it may go out: the start of office hours on ``day``
     seq: int = 0  # the overdue working day it counts (1 = first), for escalation and wording
     note: str | None = None  # what the change said that the case does not keep (a reason)
+    person: int | None = None  # whom, for Audience.PERSON: a Telegram user id
 
 
 @dataclass(frozen=True)
@@ -138,6 +147,8 @@ class Planner:
         """Who a nudge of ``kind`` about ``step`` is for."""
         if kind in (NudgeKind.DECISION, NudgeKind.ASK, NudgeKind.VOTE):
             return Audience.APPROVERS
+        if kind is NudgeKind.JOINED:
+            return Audience.PERSON
         if kind in (NudgeKind.DIGEST, NudgeKind.ESCALATION, NudgeKind.DOCUMENT,
                     NudgeKind.BOARD, NudgeKind.EXTENSION_ASK, NudgeKind.WAITING) or step is None:
             return Audience.AB
@@ -195,10 +206,13 @@ class Planner:
         day = self.calendar.after_working_day(self.calendar.local_date(submitted))
         return [self._nudge(case, run, NudgeKind.DECISION, day, Audience.APPROVERS, 1)]
 
-    def following(self, nudge: Nudge) -> list[Nudge]:
-        """What a sent nudge leaves owed: the next working day's chase, or next week's digest."""
+    def following(self, nudge: Nudge, now: datetime | None = None) -> list[Nudge]:
+        """What a sent nudge leaves owed: the next working day's chase, next week's digest, or
+        the board's next look (after ``now``: a board owed since an outage is shown once)."""
         if nudge.kind is NudgeKind.DIGEST:
             return [self.digest_after(nudge.day)]
+        if nudge.kind is NudgeKind.BOARD:
+            return [self.board_check_after(max(nudge.at, now) if now else nudge.at)]
         if nudge.kind is NudgeKind.WAITING:
             return [self._waiting(nudge.ref, nudge.step, nudge.round, nudge.day)]
         if nudge.kind not in (NudgeKind.OVERDUE, NudgeKind.DECISION):
@@ -304,9 +318,46 @@ class Planner:
         """AB's board brought up to date at the next whole minute: at most once a minute, one
         edit for every change made within it."""
         local = moment.astimezone(self.calendar.tz).replace(second=0, microsecond=0)
-        at = local + timedelta(minutes=1)
-        return Nudge(None, None, 0, NudgeKind.BOARD, at.date(), Audience.AB, at,
-                     at.hour * 60 + at.minute)
+        return self._board_at(local + timedelta(minutes=1))
+
+    def board_check_after(self, moment: datetime) -> Nudge:
+        """The board's next regular look after ``moment``, on a working day: the office
+        opening, each hour of office hours after it, and the close of office.
+
+        Time alone changes what the board shows only when a step falls due (at the close of
+        office: Procedure.due_at) and when a new working day makes the late ones a day later
+        (before the opening); the hourly looks bring back a board deleted or unpinned within
+        the hour. Each look costs a few queries and one getChat, and edits only what changed.
+        """
+        cal = self.calendar
+        day = cal.local_date(moment)
+        while True:
+            if cal.is_working_day(day):
+                close = cal.close_of(day)
+                look = self.morning(day)
+                while look < close:
+                    if look > moment:
+                        return self._board_at(look)
+                    look += timedelta(hours=1)
+                if close > moment:
+                    return self._board_at(close)
+            day = cal.after_working_day(day)
+
+    def _board_at(self, at: datetime) -> Nudge:
+        local = at.astimezone(self.calendar.tz)
+        return Nudge(None, None, 0, NudgeKind.BOARD, local.date(), Audience.AB, local,
+                     local.hour * 60 + local.minute)
+
+    def joined(self, invitation: int, inviter: int, joined: Joined, now: datetime) -> Nudge:
+        """Someone registered with ``invitation``: its maker is told, at once."""
+        return Nudge(None, None, 0, NudgeKind.JOINED, self.calendar.local_date(now),
+                     Audience.PERSON, now, invitation, joined.note(), inviter)
+
+    def unreachable(self, chat: str, missed: int, first: int, now: datetime) -> Nudge:
+        """``chat`` blocked or removed the bot, so ``missed`` messages (the first of them
+        ``first``) were not delivered: AB is told, at once."""
+        return Nudge(None, None, 0, NudgeKind.UNREACHABLE, self.calendar.local_date(now),
+                     Audience.AB, now, first, f"{chat} {missed}")
 
     def messages(self, case: Case, event: Event) -> list[Nudge]:
         """What ``event`` must tell, and to whom, at once."""
@@ -354,6 +405,31 @@ class Planner:
 
 
 ENDINGS = ("case_completed", "case_closed", "case_withdrawn")
+
+
+@dataclass(frozen=True)
+class Joined:
+    """Who joined with an invitation: kept in the nudge's note, as the invitation said it."""
+
+    role: str
+    division: str | None
+    name: str
+
+    def note(self) -> str:
+        """As the nudge keeps it: the role, the division code (or "-"), then the name."""
+        return " ".join([self.role, self.division or "-", self.name])
+
+    @classmethod
+    def read(cls, note: str) -> Joined:
+        """From a nudge's note (role and division codes have no spaces; the name may)."""
+        role, division, name = note.split(" ", 2)
+        return cls(role, None if division == "-" else division, name)
+
+
+def unreachable_note(note: str) -> tuple[str, int]:
+    """The chat and the number of messages missed, from an UNREACHABLE nudge's note."""
+    chat, missed = note.rsplit(" ", 1)
+    return chat, int(missed)
 
 
 def months_before(day: date, months: int) -> date:

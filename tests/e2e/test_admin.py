@@ -10,9 +10,11 @@ from sqlmodel import col, select
 from bot.app import build_application, serving
 from bot.fake_telegram.world import Message
 from bot.fake_telegram.world import User as TgUser
+from handlers.reminders import sweep
 from storage.db import make_engine, session_factory
 from storage.invites import hash_code
 from storage.models import ConversationState, Division, EventRow, Invite, User, UserData
+from storage.nudges import rows_for
 from tests.e2e.conftest import CHATS, Bot, Stage
 
 ADMIN = 9001  # writes in English (org.example.toml)
@@ -60,6 +62,30 @@ async def stored_invite(bot: Bot, code: str) -> Invite:
 
 
 # --- invitations -------------------------------------------------------------------------------
+
+
+async def test_the_inviters_notice_is_an_outbox_row_retried_after_a_502(bot: Bot) -> None:
+    """Written with the registration, in its transaction; a 502 when it is sent, and it
+    arrives, once, at a later sweep."""
+    world, services = bot.world, bot.app.services
+    code, _ = await invite(bot, "Siti Aishah binti Omar")
+    services.wake_outbox = lambda: None  # the notice waits as a row for the sweeps below
+    siti = newcomer(bot)
+    await world.send_text(siti, f"/start {code}")
+    await world.wait_for_message(siti.id, contains="Selamat datang")
+    async with services.sessions() as session:
+        [row] = [r for r in await rows_for(session=session) if r.kind == "joined"]
+    assert (row.target, row.sent_at) == (f"user:{ADMIN}", None)
+
+    world.fail_next("sendMessage", status=502, description="Bad Gateway")
+    await sweep(bot.app.bot, services, holder="test")
+    assert not [m for m in world.messages(ADMIN) if "has joined" in (m.text or "")]
+    bot.clock.now += timedelta(minutes=3)  # past the retry's back-off
+    await sweep(bot.app.bot, services, holder="test")
+    await sweep(bot.app.bot, services, holder="test")
+    [told] = [m for m in world.messages(ADMIN) if "has joined" in (m.text or "")]
+    assert told.text == ("Siti Aishah binti Omar has joined ikabot as Division officer, "
+                         "Immigration Management Division (BPI).")
 
 
 async def test_an_invited_officer_joins_with_one_tap_and_is_known_from_then_on(bot: Bot) -> None:

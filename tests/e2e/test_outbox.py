@@ -159,6 +159,27 @@ async def test_a_crash_while_sending_delays_the_card_by_at_most_the_lease(stage:
     assert len([m for m in world.messages(BKKA) if REF in m.text]) == 1
 
 
+async def test_a_dead_sweepers_card_goes_out_as_its_lease_runs_out_not_at_the_next_tick(
+        stage: Stage) -> None:
+    """The restarted bot's first sweep finds the card still held; it sweeps again when the
+    lease runs out (here a second), although its next tick is an hour away."""
+    world, clock = stage.world, stage.clock
+    assert stage.settings.sweep_interval_seconds == 3600
+    async with serving(build_application(stage.settings, clock=clock)) as app:
+        await app.sweeper.idle()  # type: ignore[attr-defined]
+        await _register(app)
+        async with app.services.sessions() as session, session.begin():
+            held = await claim_due(session=session, now=clock.now, holder="dead",
+                                   lease=timedelta(seconds=1))
+    assert [row.kind.value for row in held] == ["card"]
+    async with serving(build_application(stage.settings, clock=clock)) as app:
+        await app.sweeper.idle()  # type: ignore[attr-defined]  # its start-up sweep
+        assert not world.messages(BKKA)  # still held
+        clock.now += timedelta(seconds=2)  # the lease has run out; nothing else happens
+        await world.wait_for_message(BKKA, contains="Langkah 2", timeout=10)
+    assert len([m for m in world.messages(BKKA) if REF in m.text]) == 1
+
+
 async def test_a_target_the_forecast_passes_is_warned_once_to_ab_and_the_lead_division(
         stage: Stage) -> None:
     from handlers.slips import watch_targets

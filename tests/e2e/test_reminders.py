@@ -29,6 +29,7 @@ from storage.org import get_user
 from storage.prefs import set_division_language
 from tests.builders import KL
 from tests.e2e.conftest import CHATS, Stage
+from tests.e2e.test_outbox import _register as register_unsent
 
 AB, BKKA = CHATS["AB"], CHATS["BKKA"]
 START = date(2026, 9, 1)  # a Tuesday; Malaysia Day, Wednesday 16 September, is a holiday
@@ -242,9 +243,42 @@ async def test_a_chat_the_bot_was_removed_from_is_reported_to_ab_not_retried(sta
         assert report.failed == ["division:BKKA"]
         told = await world.wait_for_message(AB, contains="tidak dapat menghubungi")
         assert "Bahagian Keselamatan" in told.text
+        # (before the board's next look, at 10:00, which would be claimed)
         again = await sweep(app.bot, app.services, holder="test",
-                            now=stage.clock.now + timedelta(hours=1))
+                            now=stage.clock.now + timedelta(minutes=30))
         assert again.claimed == 0  # recorded as failed: not tried again
         async with app.services.sessions() as session:
             [row] = [r for r in await rows_for(session=session) if r.kind == "due_soon"]
         assert row.failed_at is not None and "Forbidden" in (row.last_error or "")
+
+
+async def test_abs_notice_of_a_chat_it_cannot_reach_is_an_outbox_row_retried_after_a_502(
+        stage: Stage) -> None:
+    """Written with the failure it reports, in its transaction: a 502 when it is sent, and it
+    arrives, once, at a later sweep; counting every message the chat lost."""
+    world = stage.world
+    async with serving(build_application(stage.settings, clock=stage.clock)) as app:
+        await app.sweeper.idle()  # type: ignore[attr-defined]
+        app.services.wake_outbox = lambda: None  # the notice waits for the sweeps below
+        world.bot_removed_from_group(BKKA, stage.user(2001))
+        await register_unsent(app)  # step 2's card waits as a row, with its reminders
+        stage.clock.now = datetime(2026, 9, 14, 9, 0, tzinfo=KL)  # step 2's "due soon"
+        report = await sweep(app.bot, app.services, holder="test")
+        assert report.failed == ["division:BKKA"]
+        async with app.services.sessions() as session:
+            rows = await rows_for(session=session)
+        [notice] = [r for r in rows if r.kind == "unreachable"]
+        lost = [r for r in rows if r.target == "division:BKKA" and r.failed_at is not None]
+        assert (notice.target, notice.sent_at, notice.note) == (
+            "division:AB", None, f"division:BKKA {len(lost)}")
+        assert len(lost) == 2  # step 2's card and its "due soon", in two messages
+
+        world.fail_next("sendMessage", status=502, description="Bad Gateway")
+        await sweep(app.bot, app.services, holder="test")
+        assert not [m for m in world.messages(AB) if "tidak dapat menghubungi" in (m.text or "")]
+        stage.clock.now += timedelta(minutes=3)  # past the retry's back-off
+        await sweep(app.bot, app.services, holder="test")
+        await sweep(app.bot, app.services, holder="test")
+        [told] = [m for m in world.messages(AB) if "tidak dapat menghubungi" in (m.text or "")]
+        assert "Bahagian Keselamatan" in told.text and " 2 " in told.text
+

@@ -162,6 +162,36 @@ async def test_an_approver_away_and_the_acting_one_deciding(bot: Bot) -> None:
     assert (decision.by, decision.on_behalf_of) == (TKSU, KSU)
 
 
+async def test_an_approver_going_away_after_the_chase_was_planned_is_not_chased(
+        bot: Bot) -> None:
+    """Tomorrow's chase was planned for the KSU when the Minit Cerai went up; the KSU then
+    records an absence: the TKSU alone is chased while the KSU is away, and the KSU again once
+    back early."""
+    world, app, clock = bot.world, bot.app, bot.clock
+    await _to_decision(bot)
+    await world.wait_for_message(KSU, contains=REF)
+    await world.wait_for_message(TKSU, contains=REF)
+    await world.send_text(bot.user(KSU), "/away 2/9/2026 30/9/2026 TKSU")
+    await world.wait_for_message(KSU, contains="memangku")
+    # (the cards' marks written before the clock jumps a day, or their lease looks run out)
+    await app.sweeper.idle()  # type: ignore[attr-defined]
+    ksu, tksu = len(world.messages(KSU)), len(world.messages(TKSU))
+    clock.now = datetime(2026, 9, 2, 9, 0, tzinfo=KL)  # Wednesday: the first chase
+    await sweep(app.bot, app.services, holder="test")
+    assert [m.text for m in world.messages(KSU)[ksu:]] == []  # away: not chased
+    [chase] = world.messages(TKSU)[tksu:]
+    assert "Ya atau Tidak" in chase.text
+
+    clock.now = datetime(2026, 9, 2, 10, 0, tzinfo=KL)
+    await world.send_text(bot.user(KSU), "/back")
+    await world.wait_for_message(KSU, contains="Selamat kembali")
+    ksu = len(world.messages(KSU))
+    clock.now = datetime(2026, 9, 3, 9, 0, tzinfo=KL)  # Thursday: back, so chased again
+    await sweep(app.bot, app.services, holder="test")
+    [chase] = world.messages(KSU)[ksu:]
+    assert "Ya atau Tidak" in chase.text
+
+
 async def _file_with_expiry(bot: Bot, expires: date) -> None:
     services = bot.app.services
     today = services.now().date()
