@@ -345,6 +345,10 @@ async def _script(p: Player, narrator: Narrator, clock: DemoClock) -> None:
     await p.document(CHONG, "MOU-ID-MY-final.pdf", b"%PDF-1.4 the agreed text",
                      sent=[CHONG, AB_CHAT])
     await p.tap(AMINAH, AB_CHAT, _is(f"st:1:{ref}:file_copy"), sent=[AMINAH])
-    await p.say(AMINAH, "KDN.AB.100-2/3/4 Jld. 5", sent=[AMINAH, AB_CHAT, LEAD_CHAT])
+    # filed: the case is complete, then the signed instrument's dates are asked
+    await p.say(AMINAH, "KDN.AB.100-2/3/4 Jld. 5", sent=[AMINAH, AMINAH, AB_CHAT, LEAD_CHAT])
+    await p.say(AMINAH, today, sent=[AMINAH])
+    await p.say(AMINAH, today, sent=[AMINAH])
+    await p.say(AMINAH, f"{clock().day}/{clock().month}/{clock().year + 5}", sent=[AMINAH])
     await p.say(AMINAH, f"/status {ref}", sent=[AMINAH])
 

@@ -41,19 +41,20 @@ DESCRIPTIONS = {
     "holidays": N_("The coming public holidays"),
     "expiring": N_("Signed instruments expiring soon"),
     "classify": N_("Mark a case Terhad or Sulit"),
+    "signed": N_("The signed instrument's dates: /signed IKA-2026-001"),
+    "attach": N_("Keep a file with a case: /attach IKA-2026-001"),
 }
 EVERYONE = ("status", "lang", "help")
 BY_ROLE: dict[Role, tuple[str, ...]] = {
     Role.VIEWER: EVERYONE,
     Role.MANAGEMENT: ("status", "export", "calendar", "away", "back", "expiring", "lang",
                       "help"),
-    Role.OFFICER: ("done", "status", "note", "extend", "wait", "resume", "target", "calendar",
-                   "cancel", "lang", "help"),
-    Role.AB: ("new", "done", "status", "note", "extend", "wait", "resume", "classify",
-              "expiring", "export", "target", "calendar", "cancel", "lang", "help"),
-    Role.ADMIN: ("new", "done", "status", "note", "invite", "away", "holidays", "classify",
-                 "export", "target", "calendar",
-                 "cancel", "lang", "help"),
+    Role.OFFICER: ("done", "status", "note", "attach", "extend", "wait", "resume", "target",
+                   "signed", "calendar", "cancel", "lang", "help"),
+    Role.AB: ("new", "done", "status", "note", "attach", "extend", "wait", "resume", "classify",
+              "signed", "expiring", "export", "target", "calendar", "cancel", "lang", "help"),
+    Role.ADMIN: ("new", "done", "status", "note", "attach", "invite", "away", "holidays",
+                 "classify", "signed", "export", "target", "calendar", "cancel", "lang", "help"),
 }
 GROUP = ("status", "done", "extend", "wait", "resume", "holidays", "help", "bind")
 

@@ -62,7 +62,10 @@ WORDS = {
                    ("Di manakah rundingan diadakan?", "Putrajaya"),
                    ("Sila hantar dokumen hasil rundingan", "menghantar fail MOU-ID-MY-final.pdf"),
                    ("Apakah nombor rujukan fail tempat salinan itu difailkan?",
-                    "KDN.AB.100-2/3/4 Jld. 5")),
+                    "KDN.AB.100-2/3/4 Jld. 5"),
+                   ("Pada tarikh apakah instrumen ditandatangani?", "03/09/2026"),
+                   ("Pada tarikh apakah instrumen berkuat kuasa", "03/09/2026"),
+                   ("Pada tarikh apakah instrumen tamat tempoh", "3/9/2031")),
         tidak="Sebab: Sila dapatkan ulasan Jabatan Imigresen dahulu.",
         revised="Dipinda: pusingan 2 telah bermula.",
         overdue="Telah melepasi tarikh akhir 1 September 2026, 5.00 petang (dianjak kerana Hari "
@@ -86,7 +89,10 @@ WORDS = {
                    ("And its last day?", "03/09/2026"),
                    ("Where is (or was) it held?", "Putrajaya"),
                    ("Please send the outcome document", "sends the file MOU-ID-MY-final.pdf"),
-                   ("Under what file reference is the copy filed?", "KDN.AB.100-2/3/4 Jld. 5")),
+                   ("Under what file reference is the copy filed?", "KDN.AB.100-2/3/4 Jld. 5"),
+                   ("On what date was the instrument signed?", "03/09/2026"),
+                   ("On what date does (or did) it enter into force?", "03/09/2026"),
+                   ("On what date does it expire, or is it due for review?", "3/9/2031")),
         tidak="Reason: Sila dapatkan ulasan Jabatan Imigresen dahulu.",
         revised="Revised: round 2 has started.",
         overdue="Overdue since 1 September 2026, 5:00\u202fpm (moved for National Day and the "

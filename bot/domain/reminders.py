@@ -301,6 +301,11 @@ class Planner:
             elif event.kind in ENDINGS:
                 drop.append(Drop(case.ref))
                 plan.extend(self.for_renewal(case))
+            elif event.kind == "signing_recorded":
+                # dates recorded after filing plan theirs from now on; one planned for an
+                # earlier expiry date is not sent, its day no longer fitting the date recorded
+                # (handlers.clock_cards.renewal_line)
+                plan.extend(n for n in self.for_renewal(case) if n.at >= event.at)
         if events:
             plan.append(self.board_after(max(event.at for event in events)))
         return plan, drop

@@ -473,13 +473,7 @@ def apply(
     work = copy.deepcopy(case)
     handler = _HANDLERS[type(action)]
     events = handler(work, action, actor, now, procedure)
-    outcome = _planned(work, events, procedure)
-    if events and isinstance(action, RecordSigning):
-        # The planner plans renewal reminders when a case is filed; dates recorded later plan
-        # theirs here, from now on. A reminder planned for an earlier expiry date is not sent:
-        # its day no longer fits the date recorded (handlers.clock_cards.renewal_line).
-        outcome.nudges += [n for n in procedure.planner.for_renewal(work) if n.at >= now]
-    return outcome
+    return _planned(work, events, procedure)
 
 
 def _planned(case: Case, events: list[Event], procedure: Procedure) -> Outcome:
