@@ -828,6 +828,7 @@ class Sweeper:
     async def _run(self) -> None:
         while True:
             self._again = False
+            began = self.services.now()
             try:
                 await self._watch_targets()
                 await sweep(self.bot, self.services, holder=self.holder)
@@ -835,12 +836,13 @@ class Sweeper:
                 log.exception("the reminder sweep failed")
                 self._held = True  # what it had claimed comes free with its lease
             if self._held:
-                await self._wake_when_free()
+                await self._wake_when_free(began)
             if not self._again:
                 return
 
-    async def _wake_when_free(self) -> None:
-        """Sweep again when the first row still held comes free; stop asking once none is.
+    async def _wake_when_free(self, began: datetime) -> None:
+        """Sweep again when the first row held since the sweep ``began`` comes free (at once
+        if it came free while the sweep sent); stop asking once none is held.
 
         Only one instance serves a database, so held rows appear only at start (or after a
         failed sweep): asked after those sweeps, not on every tick.
@@ -848,7 +850,7 @@ class Sweeper:
         try:
             now = self.services.now()
             async with self.services.sessions() as session:
-                free = await next_free(session=session, now=now)
+                free = await next_free(session=session, now=now, since=began)
         except Exception:  # logged; the next tick sweeps anyway
             log.exception("cannot read when the held reminders come free")
             return

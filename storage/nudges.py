@@ -282,16 +282,21 @@ async def any_due(*, session: AsyncSession, now: datetime,
     return await connection.scalar(statement, {"now": now}) is not None
 
 
-async def next_free(*, session: AsyncSession, now: datetime) -> datetime | None:
-    """When the first due row still held by a claim (a dead sweeper's, or one whose sending
-    failed) comes free: the moment to sweep again, rather than the next tick.
+async def next_free(*, session: AsyncSession, now: datetime,
+                    since: datetime | None = None) -> datetime | None:
+    """When the first due row held by a claim (a dead sweeper's, or one whose sending failed)
+    after ``since`` comes free: the moment to sweep again, rather than the next tick.
 
-    Read through the pending rows' index, due ones only: a claimed row was due when claimed.
+    ``since`` is when the sweep that asks began: a row held then, and free by now (its lease
+    ran out while the sweep sent), is owed a sweep at once, so the moment may be past. Rows
+    already free when it began are not counted: that sweep could have claimed them. Read
+    through the pending rows' index, due ones only: a claimed row was due when claimed.
     """
     held = (select(func.min(col(NudgeRow.claimed_until)))
             .where(col(NudgeRow.sent_at).is_(None), col(NudgeRow.dropped_at).is_(None),
                    col(NudgeRow.failed_at).is_(None), col(NudgeRow.due_at) <= now,
-                   col(NudgeRow.claimed_by).is_not(None), col(NudgeRow.claimed_until) > now))
+                   col(NudgeRow.claimed_by).is_not(None),
+                   col(NudgeRow.claimed_until) > (now if since is None else since)))
     return (await session.exec(held)).one()
 
 

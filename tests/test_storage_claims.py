@@ -109,3 +109,6 @@ async def test_the_sweep_learns_when_the_first_held_nudge_comes_free(
         assert await next_free(session=session, now=NOW + LEASE) == (
             NOW + LEASE + timedelta(minutes=1))
         assert await next_free(session=session, now=NOW + LEASE + timedelta(minutes=1)) is None
+        # asked by a sweep that began while they were held: free since, so owed a sweep now
+        assert await next_free(session=session, now=NOW + LEASE + timedelta(minutes=2),
+                               since=NOW + timedelta(minutes=1)) == NOW + LEASE
