@@ -16,11 +16,38 @@ from bot.context import IkaContext
 from bot.domain.case import Actor, Case
 from bot.domain.rules import Action, CompleteStep, NewCase, Outcome, Refused, apply, register_case
 from bot.messages import refusal
-from storage.cases import ConcurrentChange, UnknownCase, change_case_with, create_case
+from handlers.cards import esc
+from storage.cases import (
+    ConcurrentChange,
+    UnknownCase,
+    change_case_with,
+    create_case,
+    load_case,
+)
 
 ActionFor = Action | Callable[[Case], Action]
 # For an action that needs rows of its own written in the same transaction (a document).
 PrepareAction = Callable[[AsyncSession, Case], Awaitable[Action]]
+
+
+async def look_at(context: IkaContext, ref: str) -> Case | None:
+    """The case as it is now, to look at (a change loads it again in its own transaction)."""
+    async with context.services.readers() as session, session.begin():
+        return await load_case(session=session, ref=ref, copy=False)
+
+
+async def refusal_of(context: IkaContext, ref: str, action: Action) -> str | None:
+    """Why the rules would refuse ``action`` on the case as it is now (None: they would not);
+    a dry run: nothing is written."""
+    services, actor = context.services, actor_of(context)
+    case = await look_at(context, ref)
+    if case is None or actor is None:
+        return context.t.gettext("There is no case {ref}.").format(ref=esc(ref))
+    try:
+        apply(case, action, actor=actor, now=services.now(), procedure=services.procedure)
+    except Refused as refused:
+        return refusal(refused.reason, refused.details, context.t, sop=services.procedure.sop)
+    return None
 
 
 def actor_of(context: IkaContext) -> Actor | None:

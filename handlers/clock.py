@@ -10,7 +10,7 @@ import re
 from typing import Any
 
 from telegram import Update
-from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
+from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, ConversationHandler
 
 from bot.callbacks import AnswerMoreTime, AskMoreTime, decode, pattern
 from bot.context import IkaContext
@@ -24,10 +24,12 @@ from bot.domain.rules import (
     StartWait,
 )
 from bot.domain.sop import WaitParty
-from handlers.acting import perform
+from bot.messages import step_heading
+from bot.text import clean
+from handlers.acting import look_at, perform, refusal_of
 from handlers.cards import esc
 from handlers.clock_cards import party_label
-from handlers.replies import answer_tap
+from handlers.replies import answer_tap, ask_in_private, reply_about
 
 REF = re.compile(r"IKA-\d{4}-\d{3,6}", re.IGNORECASE)
 # What officers type for each party, in either language.
@@ -55,7 +57,7 @@ async def extend(update: Update, context: IkaContext) -> None:
     message = update.effective_message
     if message is None:
         return
-    t, args = context.t, context.args or []
+    args = context.args or []
     ref = _ref(args[0]) if args else None
     days = int(args[1]) if len(args) > 1 and args[1].isdigit() and len(args[1]) < 4 else None
     reason = " ".join(args[2:]).strip()
@@ -67,10 +69,7 @@ async def extend(update: Update, context: IkaContext) -> None:
     if isinstance(result, str):
         await message.reply_text(result)
         return
-    await message.reply_text(t.ngettext(
-        "Your request for {n} more working day on {ref} has gone to Bahagian AB.",
-        "Your request for {n} more working days on {ref} has gone to Bahagian AB.",
-        days).format(n=days, ref=esc(ref)), protect_content=result.case.is_sulit or None)
+    await reply_about(update, result.case, _asked_for(context, days, ref))
 
 
 def _extend_usage(context: IkaContext, ref: str | None) -> str:
@@ -80,16 +79,79 @@ def _extend_usage(context: IkaContext, ref: str | None) -> str:
         ref=esc(ref or "IKA-2026-001"))
 
 
-async def ask_more_time(update: Update, context: IkaContext) -> None:
-    """The ⏳ button on a card or reminder: how to ask, with the case filled in."""
+# The ⏳ button's questions are states of steps' report conversation (handlers.steps): one
+# conversation per person, so a tap on ⏳ takes over from a report left half-answered.
+ASK_DAYS, ASK_WHY = "more_time_days", "more_time_why"
+MORE_TIME = "more_time"  # user_data key: {"ref", "step", and "days" once given}
+
+
+async def ask_more_time(update: Update, context: IkaContext) -> object:
+    """The ⏳ button on a step's card or reminder: how many more working days, and why, asked
+    in the private chat; the request goes to AB once both are answered."""
     query = update.callback_query
     button = decode(query.data if query else None)
-    if query is None or not isinstance(button, AskMoreTime):
-        await answer_tap(update, context, context.t.gettext("This button is no longer valid."))
-        return
-    await answer_tap(update, context)
-    if query.message is not None:
-        await context.bot.send_message(query.message.chat.id, _extend_usage(context, button.ref))
+    t = context.t
+    if not isinstance(button, AskMoreTime):
+        await answer_tap(update, context, t.gettext("This button is no longer valid."))
+        return ConversationHandler.END
+    # Asked only of someone whose request the rules would take (any days, any reason).
+    refused = await refusal_of(context, button.ref, RequestExtension(button.step, 1, "-"))
+    case = await look_at(context, button.ref)
+    if refused is not None or case is None:
+        await answer_tap(update, context, refused, about=case)
+        return ConversationHandler.END
+    context.user_data[MORE_TIME] = {"ref": button.ref, "step": button.step}  # type: ignore[index]
+    procedure = context.services.procedure
+    title = step_heading(procedure.sop, button.step, t)
+    question = t.gettext("How many more working days do you ask for? A number from 1 to "
+                         "{limit}.").format(limit=procedure.sop.policy.extension_max_days)
+    await ask_in_private(update, context, f"<b>{esc(case.ref)}</b> · {esc(title)}\n{question}\n"
+                         + t.gettext("/cancel to stop."), case)
+    return ASK_DAYS
+
+
+def _asked(context: IkaContext) -> dict[str, Any]:
+    data = context.user_data.get(MORE_TIME) if context.user_data is not None else None
+    return data if isinstance(data, dict) else {}
+
+
+async def got_days(update: Update, context: IkaContext) -> object:
+    """The working days asked for: a whole number within the SOP's limit, or asked again."""
+    message, data, t = update.effective_message, _asked(context), context.t
+    if message is None or "ref" not in data:
+        return ConversationHandler.END
+    limit = context.services.procedure.sop.policy.extension_max_days
+    typed = clean(message.text or "").strip()
+    if not (typed.isdigit() and len(typed) < 4 and 1 <= int(typed) <= limit):
+        await message.reply_text(t.gettext("Give the number of working days, from 1 to "
+                                           "{limit}.").format(limit=limit))
+        return ASK_DAYS
+    data["days"] = int(typed)
+    await message.reply_text(t.gettext("Why is more time needed? A line or two for Bahagian "
+                                       "AB."))
+    return ASK_WHY
+
+
+async def got_reason(update: Update, context: IkaContext) -> object:
+    """The reason: the request is made (one transaction), AB's Lulus/Tolak card on its way."""
+    message, data = update.effective_message, _asked(context)
+    if message is None or "days" not in data:
+        return ConversationHandler.END
+    context.user_data.pop(MORE_TIME, None)  # type: ignore[union-attr]
+    result = await perform(context, data["ref"], RequestExtension(
+        data["step"], data["days"], clean(message.text or "")))
+    if isinstance(result, str):
+        await message.reply_text(result)
+        return ConversationHandler.END
+    await reply_about(update, result.case, _asked_for(context, data["days"], data["ref"]))
+    return ConversationHandler.END
+
+
+def _asked_for(context: IkaContext, days: int, ref: str) -> str:
+    return context.t.ngettext(
+        "Your request for {n} more working day on {ref} has gone to Bahagian AB.",
+        "Your request for {n} more working days on {ref} has gone to Bahagian AB.",
+        days).format(n=days, ref=esc(ref))
 
 
 async def answer_more_time(update: Update, context: IkaContext) -> None:
@@ -173,6 +235,5 @@ def handlers() -> list[BaseHandler[Any, Any, Any]]:
         CommandHandler("extend", extend),
         CommandHandler("wait", wait),
         CommandHandler("resume", resume),
-        CallbackQueryHandler(ask_more_time, pattern=pattern("xr")),
         CallbackQueryHandler(answer_more_time, pattern=pattern("xa")),
     ]

@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 
-from telegram import CallbackQuery, InlineKeyboardMarkup, Message, Update
+from telegram import CallbackQuery, Chat, InlineKeyboardMarkup, Message, Update
 from telegram.error import BadRequest, Forbidden
 
 from bot.context import IkaContext
@@ -96,3 +96,18 @@ async def tell(update: Update, context: IkaContext, text: str, *, alert: bool = 
         await answer_tap(update, context, text, alert=alert, about=about)
     else:
         await reply_about(update, about, text)
+
+
+async def ask_in_private(update: Update, context: IkaContext, text: str, about: About,
+                         markup: InlineKeyboardMarkup | None = None) -> None:
+    """Ask in the user's private chat (where plain replies reach the bot), and say so when
+    the tap came from a group."""
+    user = update.effective_user
+    if user is None:
+        return
+    chat = update.effective_chat
+    if update.callback_query is not None:
+        note = (context.t.gettext("Please continue in your private chat with the bot.")
+                if chat is not None and chat.type != Chat.PRIVATE else None)
+        await answer_tap(update, context, note)
+    await send_about(context, user.id, about, text, reply_markup=markup)

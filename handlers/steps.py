@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
-from telegram import Chat, InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest
 from telegram.ext import (
     BaseHandler,
@@ -46,24 +46,23 @@ from bot.domain.rules import (
     NoteSent,
     Outcome,
     RecordSigning,
-    Refused,
     RequestInputs,
     ScheduleNegotiation,
     SubmitMemo,
     TickInput,
-    apply,
     may_act_on,
 )
 from bot.domain.sop import Capture, StepDef
-from bot.messages import refusal, step_heading
+from bot.messages import step_heading
 from bot.text import clean, fit_file_name
-from handlers.acting import PrepareAction, actor_of, perform
+from handlers import clock
+from handlers.acting import PrepareAction, actor_of, look_at, perform, refusal_of
 from handlers.cards import esc, input_state, step_card
 from handlers.clock_cards import signing_summary
 from handlers.keyboards import drop_case_buttons
-from handlers.replies import About, answer_tap, reply_about, send_about, tell
+from handlers.replies import answer_tap, ask_in_private, reply_about, send_about, tell
 from handlers.status import done_answer
-from storage.cases import add_document, load_case
+from storage.cases import add_document
 
 ASK_DATE, ASK_REFERENCE, ASK_START, ASK_END, ASK_VENUE, ASK_DOCUMENT, ASK_ATTACHMENT = range(7)
 # After filing, the signed instrument's dates, each asked in turn (stored states: numbers
@@ -79,12 +78,6 @@ MAX_DOCUMENT_BYTES = 20 * 1024 * 1024  # what the Bot API lets a bot download
 # --- helpers ---------------------------------------------------------------------------------
 
 
-async def _load(context: IkaContext, ref: str) -> Case | None:
-    """The case as it is now, to look at (a change loads it again in its own transaction)."""
-    async with context.services.readers() as session, session.begin():
-        return await load_case(session=session, ref=ref, copy=False)
-
-
 def _done_text(outcome: Outcome, context: IkaContext, key: str) -> str:
     t = context.t
     title = step_heading(context.services.procedure.sop, key, t)
@@ -93,23 +86,9 @@ def _done_text(outcome: Outcome, context: IkaContext, key: str) -> str:
     return t.gettext("Recorded: {step}.").format(step=title)
 
 
-async def _prompt(update: Update, context: IkaContext, text: str, about: About,
-                  markup: InlineKeyboardMarkup | None = None) -> None:
-    """Ask in the user's private chat, and say so when the tap came from a group."""
-    user = update.effective_user
-    if user is None:
-        return
-    chat = update.effective_chat
-    if update.callback_query is not None:
-        note = (context.t.gettext("Please continue in your private chat with the bot.")
-                if chat is not None and chat.type != Chat.PRIVATE else None)
-        await answer_tap(update, context, note)
-    await send_about(context, user.id, about, text, reply_markup=markup)
-
-
 async def _reply(update: Update, context: IkaContext, ref: str | None, text: str) -> None:
     """Reply in the conversation about case ``ref`` (protected when it is Sulit)."""
-    case = await _load(context, ref) if ref else None
+    case = await look_at(context, ref) if ref else None
     await reply_about(update, case, text)
 
 
@@ -142,7 +121,7 @@ async def _start_report(update: Update, context: IkaContext, ref: str, key: str)
         action: Action = SubmitMemo() if step.capture is Capture.DECISION else CompleteStep(key)
         await _finish(update, context, ref, key, action)
         return ConversationHandler.END
-    case = await _load(context, ref)
+    case = await look_at(context, ref)
     actor = actor_of(context)
     if case is None or actor is None:
         await tell(update, context, t.gettext("There is no case {ref}.").format(ref=ref))
@@ -186,7 +165,7 @@ async def _ask_first(update: Update, context: IkaContext, case: Case, step: Step
     }
     assert step.capture is not None
     state, question = questions[step.capture]
-    await _prompt(update, context, intro + question + "\n" + t.gettext("/cancel to stop."),
+    await ask_in_private(update, context, intro + question + "\n" + t.gettext("/cancel to stop."),
                   case)
     return state
 
@@ -351,7 +330,7 @@ async def skip_signing_date(update: Update, context: IkaContext) -> int | None:
         await answer_tap(update, context)
         with contextlib.suppress(BadRequest):  # already gone: the answer counts all the same
             await query.edit_message_reply_markup(reply_markup=None)
-    case = await _load(context, data.get("ref", ""))
+    case = await look_at(context, data.get("ref", ""))
     if case is None or key not in DATE_STATES:
         context.user_data.pop(_REPORT, None)  # type: ignore[union-attr]
         return ConversationHandler.END
@@ -444,7 +423,7 @@ async def _keep_file(update: Update, context: IkaContext, ref: str, step: str,
                      t.gettext("That file is empty. Please send the document."))
         return False
     name = fit_file_name(document.file_name, fallback=f"{ref}.bin", limit=MAX_FILENAME)
-    refused = await _refusal(context, ref, action_for(DocumentDelivered(name, "")))
+    refused = await refusal_of(context, ref, action_for(DocumentDelivered(name, "")))
     if refused is not None:
         await _reply(update, context, ref, refused)
         return False
@@ -475,20 +454,6 @@ async def _keep_file(update: Update, context: IkaContext, ref: str, step: str,
                          undo=remove_copy) is not None
 
 
-async def _refusal(context: IkaContext, ref: str, action: Action) -> str | None:
-    """Why the rules would refuse ``action`` on the case as it is now (None: they would not);
-    a dry run: nothing is written."""
-    services, actor = context.services, actor_of(context)
-    case = await _load(context, ref)
-    if case is None or actor is None:
-        return context.t.gettext("There is no case {ref}.").format(ref=esc(ref))
-    try:
-        apply(case, action, actor=actor, now=services.now(), procedure=services.procedure)
-    except Refused as refused:
-        return refusal(refused.reason, refused.details, context.t, sop=services.procedure.sop)
-    return None
-
-
 async def ask_attachment(update: Update, context: IkaContext) -> int:
     """/attach REF: a document to keep with the case, at any step."""
     message, actor = update.effective_message, actor_of(context)
@@ -500,13 +465,13 @@ async def ask_attachment(update: Update, context: IkaContext) -> int:
             "Give the case reference, for example: /attach IKA-2026-001, then send the file."))
         return ConversationHandler.END
     ref = context.args[0].upper()
-    case = await _load(context, ref)
+    case = await look_at(context, ref)
     if case is None:
         await message.reply_text(t.gettext("There is no case {ref}.").format(ref=esc(ref)))
         return ConversationHandler.END
     context.user_data[_REPORT] = {  # type: ignore[index]
         "ref": ref, "step": case.current_step or "", "attach": True}
-    await _prompt(update, context, t.gettext(
+    await ask_in_private(update, context, t.gettext(
         "Send the file to keep with {ref} (at most 20 MB), or /cancel.").format(ref=esc(ref)),
         case)
     return ASK_ATTACHMENT
@@ -555,7 +520,8 @@ async def cancel(update: Update, context: IkaContext) -> int:
     data = _report(context)
     if context.user_data is not None:
         context.user_data.pop(_REPORT, None)
-    filed = await _load(context, data["ref"]) if "asking" in data else None
+        context.user_data.pop(clock.MORE_TIME, None)
+    filed = await look_at(context, data["ref"]) if "asking" in data else None
     if filed is not None:
         await reply_about(update, filed, signing_summary(filed, context.t,
                                                          context.services.procedure))
@@ -628,6 +594,7 @@ def handlers() -> list[BaseHandler[Any, Any, Any]]:
         return [
             ConversationHandler(
                 entry_points=[CallbackQueryHandler(report, pattern=pattern("st")),
+                              CallbackQueryHandler(clock.ask_more_time, pattern=pattern("xr")),
                               CommandHandler("attach", ask_attachment)],
                 states={
                     ASK_DATE: [MessageHandler(_PRIVATE_TEXT, got_meeting_date)],
@@ -648,6 +615,8 @@ def handlers() -> list[BaseHandler[Any, Any, Any]]:
                                CommandHandler("skip", skip_signing_date,
                                               filters=filters.ChatType.PRIVATE)]
                        for state in DATE_STATES.values()},
+                    clock.ASK_DAYS: [MessageHandler(_PRIVATE_TEXT, clock.got_days)],
+                    clock.ASK_WHY: [MessageHandler(_PRIVATE_TEXT, clock.got_reason)],
                 },
                 fallbacks=[CommandHandler("cancel", cancel)],
                 name="report_step",
