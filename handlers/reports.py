@@ -21,6 +21,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from bot.callbacks import Timeline, decode, encode, pattern
 from bot.context import IkaContext
+from bot.countries import named
 from bot.dates import parse_date
 from bot.domain.agenda import Deadline, deadlines
 from bot.domain.case import Actor, Case, Role
@@ -32,6 +33,7 @@ from bot.domain.targets import Target, may_set_target
 from bot.domain.timeline import timeline
 from bot.i18n import Translator
 from bot.messages import step_heading
+from handlers.acting import look_at
 from handlers.cards import division_name, esc
 from handlers.clock_cards import trusted
 from handlers.drawing.register_sheet import (
@@ -43,7 +45,7 @@ from handlers.drawing.register_sheet import (
     step_values,
 )
 from handlers.drawing.workbook_process import Rows, WorkbookProcess
-from handlers.replies import protected, reply_about
+from handlers.replies import answer_tap, protected, reply_about
 from storage.case_pages import narrowing
 from storage.cases import Sessions, UnknownCase, load_case
 from storage.models import Division
@@ -220,11 +222,12 @@ async def export(update: Update, context: IkaContext) -> None:
     if chosen:  # the same filters as /status: /export Jepun, /export csv 2026 selesai
         org = await services.org.get()
         parsed = parse_filter(chosen, divisions=org.lead_divisions(),
-                              steps=services.procedure.sop.keys, countries=t.find_countries)
-        if parsed.unknown:
+                              steps=services.procedure.sop.keys, countries=named)
+        if parsed.unknown or parsed.replaced:
             await message.reply_text(t.gettext(
                 "I do not know “{word}”. Send /export for a workbook or /export csv, with the "
-                "filters /status takes.").format(word=esc(parsed.unknown[0][:40])))
+                "filters /status takes.").format(
+                    word=esc([*parsed.unknown, *parsed.replaced][0][:40])))
             return
         narrow = narrowing(parsed.filter, now, services.procedure.calendar.tz)
     out = io.BytesIO()
@@ -327,16 +330,15 @@ async def send_timeline(update: Update, context: IkaContext) -> None:
         return
     button = decode(query.data)
     if not isinstance(button, Timeline):
-        await query.answer(t.gettext("This button is no longer valid."), show_alert=True)
+        await answer_tap(update, context, t.gettext("This button is no longer valid."))
         return
     services = context.services
-    async with services.sessions() as session:
-        case = await load_case(session=session, ref=button.ref)
+    case = await look_at(context, button.ref)
     if case is None:
-        await query.answer(t.gettext("There is no case {ref}.").format(ref=button.ref),
-                           show_alert=True)
+        await answer_tap(update, context, t.gettext("There is no case {ref}.").format(
+            ref=button.ref))
         return
-    await query.answer()
+    await answer_tap(update, context)
     from handlers.drawing.timeline_chart import render_timeline  # see LAZY
 
     picture = timeline(case, services.procedure, services.now(),

@@ -138,3 +138,6 @@ async def test_export_takes_the_filters_status_takes(bot: Bot) -> None:
     assert [row[0] for row in rows[1:]] == [mine]
     none = await ask(bot, AMINAH, "/export BKKA selesai")  # no BKKA case is completed
     assert none.document is None and "/status" in (none.text or "")
+    # read strictly, as /status reads it: "all" is no country (it was the Marshall Islands)
+    refused = await ask(bot, AMINAH, "/export BKKA all")
+    assert refused.document is None and "“all”" in (refused.text or "")
