@@ -56,6 +56,7 @@ from bot.domain.case import (
     Source,
     StepRun,
 )
+from bot.domain.clock import waiting
 from bot.domain.rules import Outcome
 from storage import nudges
 from storage.models import (
@@ -472,9 +473,13 @@ def _case_values(case: Case) -> dict[str, Any]:
 
 
 def _current_due(case: Case) -> datetime | None:
-    """The current step's due moment, which lists order by; None once the case is closed."""
+    """The current step's due moment, which lists order by; None once the case is closed, and
+    while its step waits on an outside party (its clock stopped: not late, listed after the
+    steps with a date to meet)."""
     run = case.current_run
-    return run.due_at if case.is_open and run is not None else None
+    if not case.is_open or run is None or waiting(run) is not None:
+        return None
+    return run.due_at
 
 
 def _set_changed(row: SQLModel, values: dict[str, Any]) -> None:

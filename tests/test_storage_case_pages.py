@@ -10,11 +10,12 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.domain.case import CaseStatus, Instrument, Level, Source
 from bot.domain.case_filter import CLOSED, CaseFilter
 from bot.domain.deadlines import Procedure
-from bot.domain.rules import NewCase, Outcome, register_case
+from bot.domain.rules import NewCase, Outcome, ResumeWait, StartWait, apply, register_case
+from bot.domain.sop import WaitParty
 from storage.case_pages import Acting, read_page
-from storage.cases import create_case, load_case
+from storage.cases import change_case, create_case, load_case
 from storage.org import OrgSummary
-from tests.builders import AB, KL, at, step_through
+from tests.builders import AB, KL, OFFICER, at, step_through
 
 NOW = at(date(2026, 9, 8))
 EVERY_OPEN_CASE = CaseFilter()
@@ -76,3 +77,22 @@ async def test_the_lists_order_and_each_filter(sessions: async_sessionmaker[Asyn
     assert (await page(sessions, acting=mine))[2] == [deciding, soon]
     assert (await page(sessions, acting=Acting(ab_steps=("receive",))))[2] == [later]
     assert (await page(sessions, acting=Acting()))[0] == 0
+
+
+async def test_a_step_waiting_on_an_outside_party_is_not_overdue_in_a_list(
+        sessions: async_sessionmaker[AsyncSession], org: OrgSummary,
+        procedure: Procedure) -> None:
+    late = await make(sessions, procedure, when=date(2026, 8, 3), lead="BKKA")  # due 17 Aug
+    soon = await make(sessions, procedure, when=date(2026, 9, 7))  # due 21 September
+
+    async def act(action: object) -> None:
+        await change_case(sessions=sessions, ref=late, change=lambda case: apply(
+            case, action, actor=OFFICER, now=NOW, procedure=procedure))  # type: ignore[arg-type]
+
+    assert await page(sessions) == (2, 1, [late, soon])
+    await act(StartWait("collect_input", WaitParty.KLN, "nota"))
+    # its clock is stopped: not late, listed after the steps with a date to meet
+    assert await page(sessions) == (2, 0, [soon, late])
+    assert await page(sessions, CaseFilter(overdue=True)) == (0, 0, [])
+    await act(ResumeWait("collect_input"))
+    assert await page(sessions) == (2, 1, [late, soon])
