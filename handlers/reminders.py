@@ -304,6 +304,9 @@ class _Context:
             listing = any(row.kind in (NudgeKind.DIGEST, NudgeKind.BOARD) for row in claimed)
             steps = (await open_steps(session=session, now=now, first=DIGEST_LINES,
                                       first_waiting=WAITING_LINES) if listing else None)
+            if steps is not None:  # what moved each listed due date is said beside it
+                listed = {ref for ref, _ in steps.earliest} - set(cases)
+                cases = {**cases, **await load_cases(session=session, refs=listed)}
             loads = None
             if any(row.kind is NudgeKind.DIGEST for row in claimed):
                 procedure = services.procedure
@@ -753,7 +756,7 @@ def _digest(context: _Context, services: Services, t: Translator, now: datetime)
     earliest, waits = _listed(steps)
     for ref, run in earliest:  # the most overdue first
         lines.append(f"{esc(ref)} · {esc(step_heading(procedure.sop, run.key, t))}\n"
-                     + due_line(run, t, procedure, now))
+                     + due_line(run, t, procedure, now, context.cases.get(ref)))
     if waits:  # their clocks are stopped: listed apart, not as late
         lines.append(t.gettext("<b>Waiting on others</b>:"))
         lines += [f"{esc(ref)} · {esc(step_heading(procedure.sop, run.key, t))}\n"
@@ -777,7 +780,7 @@ def _board(context: _Context, services: Services, t: Translator, now: datetime) 
     earliest, waits = _listed(steps)
     for ref, run in earliest:
         lines.append(f"<b>{esc(ref)}</b> · {esc(step_heading(procedure.sop, run.key, t))} · "
-                     + due_line(run, t, procedure, now))
+                     + due_line(run, t, procedure, now, context.cases.get(ref)))
     if waits:
         lines.append(t.gettext("<b>Waiting on others</b>:"))
         lines += [f"<b>{esc(ref)}</b> · {esc(step_heading(procedure.sop, run.key, t))} · "

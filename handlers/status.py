@@ -51,6 +51,7 @@ from handlers.cards import (
     division_label,
     division_name,
     due_line,
+    due_text,
     esc,
     heading,
     owner_division,
@@ -401,7 +402,7 @@ def _run_block(case: Case, run: StepRun, t: Translator, procedure: Procedure, no
         title += " " + t.gettext("(round {n})").format(n=run.round)
     lines = [f"{icon} <b>{title}</b>"]
     if run.done_at is not None:
-        lines.append(t.gettext("Due: {due}").format(due=_when(run.due_at, t, procedure)))
+        lines.append(t.gettext("Due: {due}").format(due=due_text(run, t, procedure, case)))
         when, name = _when(run.done_at, t, procedure), esc(org.name(run.done_by))
         if refused:
             # After Tidak the round ends by the lead division's choice: revise, or close.
@@ -414,7 +415,7 @@ def _run_block(case: Case, run: StepRun, t: Translator, procedure: Procedure, no
             lines.append(t.gettext("Done: {when} by {name}").format(when=when, name=name)
                          + (" · " + _late(late, t) if late else ""))
     elif current and case.phase is not Phase.WORK:
-        lines += [t.gettext("Due: {due}").format(due=_when(run.due_at, t, procedure)),
+        lines += [t.gettext("Due: {due}").format(due=due_text(run, t, procedure, case)),
                   phase_label(case.phase, t)]
     else:
         lines.append(due_line(run, t, procedure, now, case))

@@ -43,6 +43,7 @@ class Words:
     revised: str
     overdue: str
     escalation: str
+    moved: str  # what moved step 4's due date, said wherever that date is shown
 
 
 WORDS = {
@@ -71,6 +72,7 @@ WORDS = {
         overdue="Telah melepasi tarikh akhir 1 September 2026, 5.00 petang (dianjak kerana Hari "
                 "Kebangsaan dan hujung minggu), lewat 2 hari bekerja",
         escalation="Eskalasi: Bahagian Keselamatan dan Ketenteraman Awam belum melaporkan",
+        moved="1 September 2026, 5.00 petang (dianjak kerana Hari Kebangsaan dan hujung minggu)",
     ),
     "en": Words(
         finale=("Step 9", "The case is complete", "Ya: approved by KSU",
@@ -98,6 +100,7 @@ WORDS = {
         overdue="Overdue since 1 September 2026, 5:00\u202fpm (moved for National Day and the "
                 "weekend), 2 working days late",
         escalation="Escalation: the Public Order and Security Division has not reported",
+        moved="1 September 2026, 5:00\u202fpm (moved for National Day and the weekend)",
     ),
 }
 
@@ -240,3 +243,18 @@ def test_the_story_plays_tidak_revision_ya_and_the_overdue_reminder_in_order(
     # the digest's chart, drawn a moment after its text, is shown in the same scene
     chart = first("🖼", where=ab)
     assert escalation < chart and not [t for t in story[scene:chart] if t.kind == "person"]
+
+
+def test_a_due_date_a_holiday_moved_says_so_wherever_it_is_shown(
+        demo: tuple[str, str, Path]) -> None:
+    lang, out, _ = demo
+    words = WORDS[lang]
+    story = turns(out)
+    ab, _ = words.groups
+    scene = next(i for i, turn in enumerate(story) if turn.kind == "scene"
+                 and words.clock[1] in turn.text)
+    to_ab = [turn.text for turn in story[scene:] if turn.kind == "bot" and turn.where == ab]
+    assert sum(words.moved in text for text in to_ab[:3]) >= 2  # the board, and the digest
+    status = [turn.text for turn in story if turn.kind == "bot" and "IKA-2026-001" in turn.text
+              and ("Langkah 9" in turn.text or "Step 9" in turn.text)][-1]
+    assert words.moved in status  # /status REF: the step done, as it was due
