@@ -401,18 +401,19 @@ def _run_block(case: Case, run: StepRun, t: Translator, procedure: Procedure, no
     if sum(r.key == run.key for r in case.steps) > 1:
         title += " " + t.gettext("(round {n})").format(n=run.round)
     lines = [f"{icon} <b>{title}</b>"]
+    ended: list[str] = []  # how the run ended, told after what happened in it
     if run.done_at is not None:
         lines.append(t.gettext("Due: {due}").format(due=due_text(run, t, procedure, case)))
         when, name = _when(run.done_at, t, procedure), esc(org.name(run.done_by))
         if refused:
             # After Tidak the round ends by the lead division's choice: revise, or close.
-            ended = (t.gettext("Closed as not approved: {when} by {name}")
-                     if not case.is_open and run is case.steps[-1]
-                     else t.gettext("Sent back for revision: {when} by {name}"))
-            lines.append(ended.format(when=when, name=name))
-        else:
+            end = (t.gettext("Closed as not approved: {when} by {name}")
+                   if not case.is_open and run is case.steps[-1]
+                   else t.gettext("Sent back for revision: {when} by {name}"))
+            ended.append(end.format(when=when, name=name))
+        elif step.capture is not Capture.DECISION:  # a Ya's own line says when and by whom
             late = working_days_late(run, procedure, run.done_at)
-            lines.append(t.gettext("Done: {when} by {name}").format(when=when, name=name)
+            ended.append(t.gettext("Done: {when} by {name}").format(when=when, name=name)
                          + (" · " + _late(late, t) if late else ""))
     elif current and case.phase is not Phase.WORK:
         lines += [t.gettext("Due: {due}").format(due=due_text(run, t, procedure, case)),
@@ -429,7 +430,7 @@ def _run_block(case: Case, run: StepRun, t: Translator, procedure: Procedure, no
             lines.append(decision_line(decision, t, procedure, org.name(decision.by),
                                        org.name(decision.on_behalf_of)
                                        if decision.on_behalf_of else None))
-    return "\n".join(lines)
+    return "\n".join(lines + ended)
 
 
 def case_listing(case: Case, t: Translator, procedure: Procedure, now: datetime,
