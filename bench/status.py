@@ -60,10 +60,11 @@ RSS_GOAL = 200.0  # MB at 100,000
 def _settings(url: str) -> Any:
     from bot.settings import Settings
 
-    # Telegram's pace (30 messages a second) is out of the way: this measures what an answer
-    # costs, and the limiter would space the answers 33 ms apart.
+    # Telegram's pace (30 messages a second, one a second a chat) is out of the way: this
+    # measures what an answer costs, and the limiter would space the answers a second apart.
     return Settings(_env_file=None, telegram_bot_token=TOKEN, database_url=url,
-                    rate_limit_per_second=100_000, rate_limit_group_per_minute=1_000_000)
+                    rate_limit_per_second=100_000, rate_limit_group_per_minute=1_000_000,
+                    rate_limit_chat_per_second=100_000)
 
 
 def ref_of(i: int) -> str:

@@ -191,6 +191,7 @@ async def ikabot(url: str, base_url: str, job: Callable[[], Awaitable[float]]
     settings = Settings(_env_file=None, telegram_bot_token=TOKEN,  # type: ignore[call-arg]
                         telegram_base_url=base_url, database_url=url,
                         rate_limit_per_second=100_000, rate_limit_group_per_minute=1_000_000,
+                        rate_limit_chat_per_second=100_000,
                         sweep_interval_seconds=3600)
     application = build_application(settings, clock=lambda: NOW)
     async with serving(application):
