@@ -100,7 +100,7 @@ def _case_rows(n: int, procedure: Procedure, rng: random.Random
 async def _seed(url: str, cases: int) -> None:
     from storage.db import make_engine, session_factory
     from storage.migrate import upgrade
-    from storage.models import Approval, CaseRow, StepRecord
+    from storage.models import Approval, CaseCountry, CaseRow, StepRecord
     from storage.org import import_org
 
     engine = make_engine(url)
@@ -117,6 +117,9 @@ async def _seed(url: str, cases: int) -> None:
             approvals += case_approvals
         async with engine.begin() as connection:
             await connection.execute(insert(CaseRow.__table__), rows)  # type: ignore[arg-type]
+            await connection.execute(insert(CaseCountry.__table__), [  # type: ignore[arg-type]
+                {"case_id": row["id"], "country": code}
+                for row in rows for code in row["countries"]])
             await connection.execute(insert(StepRecord.__table__), steps)  # type: ignore
             if approvals:
                 await connection.execute(insert(Approval.__table__), approvals)  # type: ignore

@@ -171,6 +171,9 @@ async def seed(url: str, cases: int) -> dict[str, int]:
                                          "approvals"), rows, strict=True):
                     if bucket:
                         await connection.execute(insert(table[name]), bucket)
+                await connection.execute(insert(table["case_countries"]), [
+                    {"case_id": case["id"], "country": code}
+                    for case in rows[0] for code in case["countries"]])
             totals["step_records"] += len(rows[1])
         if engine.dialect.name == "postgresql":
             async with engine.begin() as connection:

@@ -182,6 +182,9 @@ async def seed(url: str, cases: int) -> dict[str, int]:
                 nudge_rows += nudges
             async with engine.begin() as connection:
                 await connection.execute(insert(table["cases"]), case_rows)
+                await connection.execute(insert(table["case_countries"]), [
+                    {"case_id": row["id"], "country": code}
+                    for row in case_rows for code in row["countries"]])
                 await connection.execute(insert(table["step_records"]), step_rows)
                 await connection.execute(insert(table["nudges"]), nudge_rows)
             totals["step_records"] += len(step_rows)

@@ -15,10 +15,9 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
-    Text,
     and_,
     bindparam,
-    cast,
+    exists,
     false,
     func,
     literal,
@@ -33,7 +32,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.domain.case import Case, CaseStatus, Phase
 from bot.domain.case_filter import CaseFilter, year_bounds
 from storage.cases import assemble, case_with_run
-from storage.models import CaseRow, StepRecord
+from storage.models import CaseCountry, CaseRow, StepRecord
 
 
 @dataclass(frozen=True)
@@ -64,15 +63,25 @@ def _overdue(now: Any) -> ColumnElement[bool]:
                 col(CaseRow.due_at) < now)
 
 
-def _conditions(found: CaseFilter, now: Any, tz: tzinfo) -> list[ColumnElement[bool]]:
-    """What the filter asks of a case besides its status."""
+def _with_country(code: str, *, in_order: bool) -> ColumnElement[bool]:
+    """The case is with the country ``code``. Counted, its cases are read from the country's
+    index (IN); read ``in_order`` along the listing index and cut at a page, each case is
+    looked up (EXISTS), so that the database neither reads nor sorts all of them."""
+    if in_order:
+        return exists().where(col(CaseCountry.case_id) == col(CaseRow.id),
+                              col(CaseCountry.country) == code)
+    return col(CaseRow.id).in_(
+        select(col(CaseCountry.case_id)).where(col(CaseCountry.country) == code))
+
+
+def _conditions(found: CaseFilter, now: Any, tz: tzinfo, *,
+                in_order: bool = False) -> list[ColumnElement[bool]]:
+    """What the filter asks of a case besides its status (``in_order``: see _with_country)."""
     where: list[ColumnElement[bool]] = []
     if found.division:
         where.append(col(CaseRow.lead_division) == found.division)
     if found.country:
-        # The codes are stored as a JSON list of two-letter strings: '["JP", "ID"]' on both
-        # databases, so the quoted code matches exactly one element.
-        where.append(cast(col(CaseRow.countries), Text).like(f'%"{found.country}"%'))
+        where.append(_with_country(found.country, in_order=in_order))
     if found.instrument:
         where.append(col(CaseRow.instrument) == found.instrument.value)
     if found.level:
@@ -137,6 +146,7 @@ def _statements(found: CaseFilter, acting: Acting | None, tz: tzinfo) -> tuple[A
     """The count and the page for a filter, built once: the moment and the page are bound."""
     now: Any = bindparam("now")
     where = [*_conditions(found, now, tz), *_acting(acting)]
+    along = [*_conditions(found, now, tz, in_order=True), *_acting(acting)]
     statuses = col(CaseRow.status).in_(sorted(s.value for s in found.statuses))
     counted = select(func.count()).select_from(CaseRow).where(statuses, *where)
     counting = select(counted.scalar_subquery(),
@@ -149,7 +159,7 @@ def _statements(found: CaseFilter, acting: Acting | None, tz: tzinfo) -> tuple[A
         order = ((col(CaseRow.updated_at).desc(), col(CaseRow.id)) if place == 3
                  else (col(CaseRow.due_at), col(CaseRow.id)))
         part = (sa_select(literal(place).label("place"), col(CaseRow.id).label("id"))
-                .where(which, *where).order_by(*order).limit(bindparam("upto")).subquery())
+                .where(which, *along).order_by(*order).limit(bindparam("upto")).subquery())
         ranges.append(sa_select(part.c.place, part.c.id))
     picked = union_all(*ranges).subquery("picked")
     current = and_(col(StepRecord.case_id) == col(CaseRow.id),

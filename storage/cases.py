@@ -61,6 +61,7 @@ from bot.domain.rules import Outcome
 from storage import nudges
 from storage.models import (
     Approval,
+    CaseCountry,
     CaseRow,
     Division,
     Document,
@@ -556,6 +557,8 @@ async def _insert_case(session: AsyncSession, outcome: Outcome) -> Case:
     session.add(row)
     await session.flush()  # gives the row its id
     assert row.id is not None
+    # A case's countries are given when it is registered and never changed by the rules.
+    session.add_all(CaseCountry(case_id=row.id, country=c) for c in case.countries)
     await _sync_history(session, row.id, case)
     _append_events(session, row.id, outcome.events)
     await session.flush()

@@ -169,6 +169,18 @@ class CaseRow(SQLModel, table=True):
     updated_at: datetime = Field(sa_type=UTCDateTime)
 
 
+class CaseCountry(SQLModel, table=True):
+    """A country a case is with, a row each (the row's JSON list is what is shown): what
+    ``/status Jepun`` and the export's country filter find cases by, from an index."""
+
+    __tablename__ = "case_countries"
+    __table_args__ = (Index("ix_case_countries_country", "country", "case_id"),)
+
+    case_id: int = Field(primary_key=True, foreign_key="cases.id", sa_type=SerialKey,
+                         sa_column_kwargs={"autoincrement": False})
+    country: str = Field(primary_key=True, max_length=2)  # ISO 3166 alpha-2
+
+
 class StepRecord(SQLModel, table=True):
     """One run of one step of one case (a revision after Tidak starts a new round)."""
 

@@ -13,7 +13,7 @@ from bot.domain.case import Instrument, Level, Source
 from bot.domain.deadlines import Procedure
 from bot.domain.reminders import MESSAGE_KINDS
 from bot.domain.rules import CompleteStep, NewCase, Outcome, apply, register_case
-from storage.models import CaseRow, StepRecord
+from storage.models import CaseCountry, CaseRow, StepRecord
 from storage.nudges import plan
 from tests.builders import AB
 
@@ -44,6 +44,8 @@ async def store(session: AsyncSession, outcomes: list[Outcome], now: datetime) -
             for c in (o.case for o in outcomes)]
     session.add_all(rows)
     await session.flush()
+    session.add_all(CaseCountry(case_id=row.id, country=code)
+                    for row in rows for code in row.countries)
     session.add_all(StepRecord(case_id=row.id, step=run.key, round=run.round,
                                started_at=run.started_at, due_at=run.due_at,
                                done_at=run.done_at, done_by=run.done_by, data=run.data)

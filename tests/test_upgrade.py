@@ -16,7 +16,7 @@ from bot.domain.rules import Decide, register_case
 from storage.cases import create_case, load_case
 from storage.db import make_engine, session_factory
 from storage.migrate import current_revision, head_revision, upgrade
-from storage.models import Document, EventRow, User
+from storage.models import CaseCountry, CaseRow, Document, EventRow, User
 from tests.builders import new_case
 from tests.test_cli import _clean_env
 from tests.test_storage_cases import AB, MANAGER, Clock, act
@@ -60,8 +60,14 @@ async def test_db_upgrade_from_the_last_release_keeps_every_case(
             events = (await session.exec(select(func.count()).select_from(EventRow))).one()
             users = (await session.exec(select(func.count()).select_from(User))).one()
             documents = (await session.exec(select(Document))).all()
+            # 0010 indexed every case's countries from the lists the rows keep.
+            listed = {(row.id, code) for row in (await session.exec(select(CaseRow))).all()
+                      for code in row.countries}
+            indexed = set((await session.exec(
+                select(CaseCountry.case_id, CaseCountry.country))).all())
         assert events >= len(data["rows"]["events"]) and users == len(data["rows"]["users"])
         assert [d.sha256 for d in documents] == [d["sha256"] for d in data["rows"]["documents"]]
+        assert listed and indexed == listed
 
         # And the cases go on: a waiting decision is taken, a new case gets the next number.
         waiting = next(ref for ref, c in data["cases"].items()
