@@ -1,4 +1,9 @@
-"""Bring a database's schema up to date with Alembic, from inside the bot or its CLI."""
+"""Bring a database's schema up to date with Alembic, from inside the bot or its CLI.
+
+Alembic (with Mako and Pygments, ~12 MB that a process keeps for its whole life) is imported
+only when a migration runs or the scripts are read: a start that finds the schema at ``HEAD``
+knows it from one read of ``alembic_version``.
+"""
 
 from __future__ import annotations
 
@@ -6,26 +11,29 @@ import asyncio
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from alembic.util.exc import CommandError
+from sqlalchemy import inspect
 from sqlalchemy.engine import URL, Connection
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from storage.db import make_engine
 
+if TYPE_CHECKING:
+    from alembic.config import Config
+
 # Found beside this module, wherever the package is installed: never relative to the CWD.
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+# The newest migration's revision (tests/test_storage_migrations.py holds it to the scripts').
+HEAD = "0010"
 # PostgreSQL's advisory lock around a migration ("ikamig" in ASCII; the leader's is "ikabot").
 MIGRATION_LOCK_KEY = int.from_bytes(b"ikamig", "big")
 
 
 def alembic_config(connection: Connection | None = None) -> Config:
     """Alembic's configuration for ikabot's migrations, optionally bound to ``connection``."""
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     if connection is not None:
@@ -34,12 +42,17 @@ def alembic_config(connection: Connection | None = None) -> Config:
 
 
 def head_revision() -> str | None:
-    """The newest revision the installed migrations know."""
+    """The newest revision the installed migrations know, read from the scripts."""
+    from alembic.script import ScriptDirectory
+
     return ScriptDirectory.from_config(alembic_config()).get_current_head()
 
 
 def known_revision(revision: str) -> bool:
     """Whether the installed migrations know ``revision`` (a newer ikabot's do not)."""
+    from alembic.script import ScriptDirectory
+    from alembic.util.exc import CommandError
+
     try:
         return ScriptDirectory.from_config(alembic_config()).get_revision(revision) is not None
     except CommandError:
@@ -99,23 +112,33 @@ async def _sqlite_foreign_keys(connection: AsyncConnection, *, on: bool) -> None
 
 
 async def upgrade(engine_or_url: AsyncEngine | str | URL, revision: str = "head") -> None:
-    """Migrate the database up to ``revision`` (the newest by default), in one transaction."""
-    await run_migration(
-        engine_or_url, lambda connection: command.upgrade(alembic_config(connection), revision)
-    )
+    """Migrate the database up to ``revision`` (the newest by default), in one transaction;
+    a database already at ``HEAD`` is left as it is without loading Alembic."""
+    async with _engine(engine_or_url) as engine:
+        if revision == "head" and await current_revision(engine) == HEAD:
+            return
+        from alembic import command
+
+        await run_migration(
+            engine, lambda connection: command.upgrade(alembic_config(connection), revision))
 
 
 async def downgrade(engine_or_url: AsyncEngine | str | URL, revision: str) -> None:
     """Migrate the database down to ``revision`` ("base" empties it), in one transaction."""
+    from alembic import command
+
     await run_migration(
         engine_or_url, lambda connection: command.downgrade(alembic_config(connection), revision)
     )
 
 
 async def current_revision(engine_or_url: AsyncEngine | str | URL) -> str | None:
-    """The revision the database is at; None when it was never migrated."""
+    """The revision the database is at (the one row Alembic keeps in ``alembic_version``);
+    None when it was never migrated."""
     def read(connection: Connection) -> str | None:
-        return MigrationContext.configure(connection).get_current_revision()
+        if not inspect(connection).has_table("alembic_version"):
+            return None
+        return connection.exec_driver_sql("SELECT version_num FROM alembic_version").scalar()
 
     async with _engine(engine_or_url) as engine, engine.connect() as connection:
         return await connection.run_sync(read)

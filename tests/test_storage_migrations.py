@@ -24,6 +24,7 @@ from sqlmodel import SQLModel
 import storage.models  # noqa: F401  (the tables on SQLModel.metadata)
 from storage.db import make_engine, session_factory
 from storage.migrate import (
+    HEAD,
     MIGRATIONS,
     alembic_config,
     current_revision,
@@ -84,8 +85,9 @@ async def test_upgrade_downgrade_upgrade(blank_database_url: URL) -> None:
         assert await current_revision(engine) is None
         await upgrade(engine)
         await upgrade(engine)  # a second upgrade finds nothing to do
-        assert await current_revision(engine) == head_revision() is not None
+        assert await current_revision(engine) == head_revision() == HEAD
         await downgrade(engine, "base")
+        assert await current_revision(engine) is None
         async with engine.connect() as connection:
             tables = await connection.run_sync(lambda c: inspect(c).get_table_names())
         assert set(tables) <= {"alembic_version"}
