@@ -212,7 +212,7 @@ async def seed(url: str, cases: int) -> dict[str, int]:
 
 
 class StorageClock:
-    """The sweep's session factory, timing each session from open to close and charging the time
+    """The sweep's session factories, timing each session from open to close and charging the time
     to the kind of storage call made in it: the sweep's database work, by kind."""
 
     KINDS = {"any_due": "check", "claim_due": "claim", "plan": "claim",
@@ -238,6 +238,10 @@ class StorageClock:
 
     def __call__(self, **kwargs: Any) -> _TimedSession:
         return _TimedSession(self, self._sessions(**kwargs))
+
+    def timing(self, sessions: Any) -> Any:
+        """Another of the sweep's session factories (its readers), timed by this clock too."""
+        return lambda **kwargs: _TimedSession(self, sessions(**kwargs))
 
 
 class _TimedSession:
@@ -323,6 +327,7 @@ async def measure(url: str, cases: int, due: int, repeat: int, idle_repeat: int
     clock = StorageClock(services.sessions)
     clock.install(handlers.reminders)
     services = replace(services, sessions=clock)  # type: ignore[arg-type]
+    services.readers = clock.timing(services.readers)
     # The bot's own pace, opened wide: the database's work is measured, not Telegram's limits.
     wide = TelegramPace(per_second=1e6, group_per_minute=1e6, chat_per_second=1e6,
                         max_retries=0)

@@ -102,7 +102,7 @@ async def sweep(bot: ExtBot[Any], services: Services, *, holder: str, now: datet
     now = now or services.now()
     report = SweepReport()
     kinds = None if services.procedure.calendar.is_office_hours(now) else MESSAGE_KIND_VALUES
-    async with services.sessions() as session:
+    async with services.readers() as session:  # a read: SQLite's write lock is not taken
         if not await any_due(session=session, now=now, kinds=kinds):
             return report
     # A batch is claimed while the one before it is still being sent (at Telegram's pace most
