@@ -20,7 +20,13 @@ def make_engine(
     """An async engine for ``url``; on SQLite, WAL mode and immediate write transactions."""
     # The bot runs for months: a connection the server dropped is replaced, not reported. A
     # SQLite file has no server to drop it, and the ping would cost every session a round trip.
-    kwargs.setdefault("pool_pre_ping", make_url(url).get_backend_name() != "sqlite")
+    sqlite = make_url(url).get_backend_name() == "sqlite"
+    kwargs.setdefault("pool_pre_ping", not sqlite)
+    if sqlite:
+        # The driver is in autocommit mode (the begin event below emits BEGIN) and a connection
+        # ends its own transaction when closed: the pool's ROLLBACK on return would be one more
+        # trip to aiosqlite's thread for every session, with nothing to roll back.
+        kwargs.setdefault("pool_reset_on_return", None)
     engine = create_async_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
         _serialise_sqlite_writers(engine, busy_timeout)
@@ -95,5 +101,11 @@ def _serialise_sqlite_writers(engine: AsyncEngine, busy_timeout: float) -> None:
     def _on_begin(connection: Connection) -> None:
         # A reader's deferred BEGIN still gives it one snapshot (a count and its page agree)
         # without queueing behind, or holding up, the writers.
-        reading = connection.get_execution_options().get(READ_ONLY, False)
-        connection.exec_driver_sql("BEGIN" if reading else "BEGIN IMMEDIATE")
+        if connection.get_execution_options().get(READ_ONLY, False):
+            # Straight to the driver: one trip to its thread, where a statement is three
+            # (cursor, execute, close); reads are every update's path, and a deferred BEGIN
+            # neither waits for a lock nor fails on one.
+            adapted: Any = connection.connection.dbapi_connection
+            adapted.run_async(lambda driver: driver.execute("BEGIN"))
+        else:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
