@@ -136,7 +136,7 @@ async def _seed(url: str, cases: int) -> None:
 async def _export(url: str, fmt: str, repeat: int) -> list[tuple[float, float, float, float]]:
     from bot.i18n import load_translators
     from handlers.reports import write_register
-    from storage.db import make_engine, session_factory
+    from storage.db import make_engine, read_session_factory
 
     engine = make_engine(url)
     procedure = Procedure(load_sop(), OfficeCalendar())
@@ -146,7 +146,7 @@ async def _export(url: str, fmt: str, repeat: int) -> list[tuple[float, float, f
         for _ in range(repeat):
             with tempfile.TemporaryFile() as out:
                 began, cpu = time.perf_counter(), time.process_time()
-                written = await write_register(out, sessions=session_factory(engine),
+                written = await write_register(out, sessions=read_session_factory(engine),
                                                procedure=procedure, t=t, now=NOW, fmt=fmt)
                 times.append((time.perf_counter() - began, time.process_time() - cpu,
                               written.writer_cpu_s or 0.0, written.writer_peak_mb or 0.0))

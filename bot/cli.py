@@ -451,14 +451,14 @@ async def _export(settings: Settings, sop: Sop, path: Path, fmt: str, lang: str 
     from bot.domain.deadlines import Procedure
     from handlers.reports import write_register
     from storage.case_pages import narrowing
-    from storage.db import make_engine, session_factory
+    from storage.db import make_engine, read_session_factory
     from storage.org import list_divisions
 
     procedure = Procedure(sop, settings.calendar(), settings.count_working_days,
                           settings.reminder_policy())
     translator = load_translators(settings.default_language).get(lang)
     engine = make_engine(settings.database_url)
-    sessions = session_factory(engine)
+    sessions = read_session_factory(engine)
     now = datetime.now(UTC)
     part = path.with_name(path.name + ".part")
     try:

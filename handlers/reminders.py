@@ -295,7 +295,7 @@ class _Context:
                         if row.kind in (NudgeKind.DECIDED, NudgeKind.VOTE)
                         and row.target.startswith("user:")
                         and row.ref})
-        async with services.sessions() as session:
+        async with services.readers() as session:
             cases = await load_cases(session=session, refs=refs)
             divisions = {d.code: d for d in await list_divisions(session=session)}
             users = {u.telegram_id: u for u in await list_users(session=session)}
@@ -510,7 +510,7 @@ async def _show_board(bot: ExtBot[Any], services: Services, chat_id: int, text: 
     """Bring the chat's pinned board up to date: edited in place (silently), left alone when
     it already shows this, posted and pinned afresh when it was deleted or unpinned."""
     shown = hashlib.sha256(text.encode()).hexdigest()
-    async with services.sessions() as session:
+    async with services.readers() as session:
         board = await board_of(session=session, chat_id=chat_id)
     if board is not None and board.pinned:
         pinned = (await bot.get_chat(chat_id)).pinned_message
@@ -852,7 +852,7 @@ class Sweeper:
         """
         try:
             now = self.services.now()
-            async with self.services.sessions() as session:
+            async with self.services.readers() as session:
                 free = await next_free(session=session, now=now, since=began)
         except Exception:  # logged; the next tick sweeps anyway
             log.exception("cannot read when the held reminders come free")

@@ -132,7 +132,8 @@ async def write_register(out: IO[bytes], *, sessions: Sessions, procedure: Proce
                          narrow: Narrow | None = None,
                          shown: Callable[[Case], bool] | None = None) -> Written:
     """Write the register of the cases ``narrow`` lets through to ``out`` (none: nothing);
-    with ``shown``, the Sulit cases it refuses are left out (and counted)."""
+    with ``shown``, the Sulit cases it refuses are left out (and counted). ``sessions`` only
+    read: a reader's, so that SQLite's write lock is not held while the cases are read."""
     directory = await read_directory(sessions)
     names = directory.names(t)
     history = await read_history(sessions, procedure)
@@ -231,7 +232,7 @@ async def export(update: Update, context: IkaContext) -> None:
             return
         narrow = narrowing(parsed.filter, now, services.procedure.calendar.tz)
     out = io.BytesIO()
-    written = await write_register(out, sessions=services.sessions,
+    written = await write_register(out, sessions=services.readers,
                                    procedure=services.procedure, t=t, now=now, fmt=fmt,
                                    narrow=narrow, shown=_shown_here(context))
     count = written.cases
@@ -273,7 +274,7 @@ async def send_calendar(update: Update, context: IkaContext) -> None:
     sulit: list[Case] = []
     left_out = 0
     shown = _shown_here(context)
-    async with services.sessions() as session:
+    async with services.readers() as session:
         async for cases in case_batches(session=session, narrow=open_only):
             kept: list[Case] = []
             hidden: list[Case] = []
@@ -377,8 +378,8 @@ async def case_forecast_lines(case: Case, context: IkaContext) -> list[str]:
     """The forecast and target lines of ``case``, read now: for /status REF."""
     services = context.services
     now = services.now()
-    history = await read_history(services.sessions, services.procedure, now=now)
-    async with services.sessions() as session:
+    history = await read_history(services.readers, services.procedure, now=now)
+    async with services.readers() as session:
         target = (await targets(session=session, refs=[case.ref])).get(case.ref)
     fc = forecast(case, history, services.procedure, now)
     return forecast_lines(fc, target, context.t, services.procedure)
@@ -420,16 +421,18 @@ async def set_case_target(update: Update, context: IkaContext) -> None:
                                       now=now)
         except UnknownCase:  # pragma: no cover - the case was read in this transaction
             return
-    history = await read_history(services.sessions, services.procedure, now=now)
+    history = await read_history(services.readers, services.procedure, now=now)
     fc = forecast(case, history, services.procedure, now)
     lines = [t.gettext("{ref}: target date set.").format(ref=esc(ref)),
              *forecast_lines(fc, target, t, services.procedure)]
     await reply_about(update, case, "\n".join(lines))
 
 
+# A file or a picture takes seconds to make (an export of 10,000 cases, the first chart's
+# matplotlib): those are answered beside the other updates, not ahead of everyone's.
 HANDLERS: list[BaseHandler[Any, Any, Any]] = [
-    CommandHandler("export", export),
-    CommandHandler("calendar", send_calendar),
+    CommandHandler("export", export, block=False),
+    CommandHandler("calendar", send_calendar, block=False),
     CommandHandler("target", set_case_target),
-    CallbackQueryHandler(send_timeline, pattern=pattern("tl")),
+    CallbackQueryHandler(send_timeline, pattern=pattern("tl"), block=False),
 ]

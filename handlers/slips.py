@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 async def watch_targets(services: Services) -> int:
     """Warn of every new slip past a target; how many were warned."""
     procedure, now = services.procedure, services.now()
-    history = await read_history(services.sessions, procedure, now=now)
+    history = await read_history(services.readers, procedure, now=now)
     forecasts = []
     async with services.sessions() as session:
         async for cases in case_batches(session=session,

@@ -470,7 +470,7 @@ async def _case_pages(context: IkaContext, ref: str) -> tuple[Case, list[str]] |
     services, t = context.services, context.t
     org = await services.org.get()
     now = services.now()
-    history = await reports.read_history(services.sessions, services.procedure, now=now)
+    history = await reports.read_history(services.readers, services.procedure, now=now)
     async with services.readers() as session, session.begin():
         case = await load_case(session=session, ref=ref, copy=False)
         target = (await targets(session=session, refs=[ref])).get(ref) if case else None

@@ -16,6 +16,7 @@ from storage.cases import create_case
 from storage.reports import targets
 from tests.builders import AB, KL
 from tests.e2e.conftest import Bot
+from tests.e2e.test_update_costs import counting
 
 AMINAH, BADRUL, CHONG, DEVI, KSU, FARAH = 1001, 1002, 2001, 2002, 3001, 4001
 
@@ -61,6 +62,21 @@ async def test_export_sends_the_register_as_a_workbook_and_as_csv(bot: Bot) -> N
     rows = list(csv.reader(io.StringIO(sent.document.content.decode("utf-8-sig"))))
     assert rows[0][:2] == ["Reference", "Title"] and rows[1][0] == ref
     assert rows[1][4] == "Japan"
+
+
+async def test_an_export_holds_up_no_one_and_takes_no_write_lock(bot: Bot) -> None:
+    # A workbook takes seconds at a ministry's size (its writer process alone starts in a
+    # good part of one): whoever writes meanwhile is answered meanwhile, and reading the cases
+    # does not take SQLite's write lock, which every tap and report needs.
+    await register(bot, "MoU keselamatan sempadan")
+    with counting(bot) as costs:
+        await bot.world.send_text(bot.user(AMINAH), "/export")
+        await bot.world.send_text(bot.user(CHONG), "/status")
+        listed = await bot.world.wait_for_message(CHONG)
+        sent = await bot.world.wait_for_message(AMINAH)
+    assert sent.document is not None and listed.document is None
+    assert listed.changed < sent.changed  # the list went out while the workbook was made
+    assert costs.write_locks == 0
 
 
 async def test_export_is_for_ab_management_and_admins_and_says_when_empty(bot: Bot) -> None:
