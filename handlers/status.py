@@ -60,10 +60,9 @@ from handlers.cards import (
 from handlers.clock_cards import clock_lines, signing_lines, title_in
 from handlers.replies import answer_tap, protected, reply_about, send_about
 from storage.case_pages import Acting, CasePage, read_page
-from storage.cases import load_case
+from storage.cases import load_case_and_target
 from storage.models import Division
 from storage.org_cache import Org
-from storage.reports import targets
 
 # Telegram refuses a message of more than 4096 characters (UTF-16 units, after the HTML is
 # parsed); a little room is kept for anything a client might count differently.
@@ -472,10 +471,10 @@ async def _case_pages(context: IkaContext, ref: str) -> tuple[Case, list[str]] |
     now = services.now()
     history = await reports.read_history(services.readers, services.procedure, now=now)
     async with services.readers() as session, session.begin():
-        case = await load_case(session=session, ref=ref, copy=False)
-        target = (await targets(session=session, refs=[ref])).get(ref) if case else None
-    if case is None:
+        found = await load_case_and_target(session=session, ref=ref, copy=False)
+    if found is None:
         return None
+    case, target = found
     more = reports.forecast_lines(forecast(case, history, services.procedure, now), target, t,
                                   services.procedure)
     return case, case_listing(case, t, services.procedure, services.now(), org, more,

@@ -58,11 +58,13 @@ from bot.domain.case import (
 )
 from bot.domain.clock import waiting
 from bot.domain.rules import Outcome
+from bot.domain.targets import Target
 from storage import nudges
 from storage.models import (
     Approval,
     CaseCountry,
     CaseRow,
+    CaseTarget,
     Division,
     Document,
     EventRow,
@@ -243,11 +245,13 @@ async def _case_row(session: AsyncSession, ref: str, *, for_update: bool = False
 
 @functools.cache
 def _case_with_history() -> Any:
-    """The statement that reads a case (``:ref``) and its history, built once."""
+    """The statement that reads a case (``:ref``), its history and its target date, built
+    once."""
     history = _history(bindparam("ref"))
     return (
-        select(CaseRow, history)
+        select(CaseRow, history, col(CaseTarget.target_on), col(CaseTarget.warned_late))
         .outerjoin(history, history.c.case_id == CaseRow.id)
+        .outerjoin(CaseTarget, col(CaseTarget.case_id) == col(CaseRow.id))
         .where(col(CaseRow.ref) == bindparam("ref"))
         .order_by(history.c.kind, history.c.id)
         .execution_options(populate_existing=True)
@@ -285,6 +289,15 @@ async def load_case(*, session: AsyncSession, ref: str, for_update: bool = False
                     copy: bool = True) -> Case | None:
     """The case ``ref`` with its history, in one query, or None; ``for_update`` locks it
     until commit. ``copy`` False shares the JSON values with the session: for reading only."""
+    found = await load_case_and_target(session=session, ref=ref, for_update=for_update,
+                                       copy=copy)
+    return found[0] if found is not None else None
+
+
+async def load_case_and_target(*, session: AsyncSession, ref: str, for_update: bool = False,
+                               copy: bool = True) -> tuple[Case, Target | None] | None:
+    """``load_case``, with the case's target date (None when it has none), in the same query:
+    what /status REF shows."""
     if for_update:
         # PostgreSQL: a second writer waits here and then reads the first one's result, in
         # the next statement (a statement that waited on a lock still sees the rows it
@@ -312,7 +325,10 @@ async def load_case(*, session: AsyncSession, ref: str, for_update: bool = False
             decisions.append(Decision(round=line.round, approved=line.approved, by=line.by,
                                       at=line.first, reason=line.reason,
                                       on_behalf_of=line.behalf))
-    return _to_case(result[0][0], runs, asks, decisions)
+    first = result[0]
+    target = (Target(ref, first.target_on, first.warned_late)
+              if first.target_on is not None else None)
+    return _to_case(first[0], runs, asks, decisions), target
 
 
 async def load_cases(*, session: AsyncSession, refs: Iterable[str]) -> dict[str, Case]:

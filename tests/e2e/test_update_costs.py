@@ -86,6 +86,9 @@ async def test_statements_and_sessions_per_kind_of_update(bot: Bot) -> None:
         await world.send_text(bot.user(who), text, chat=chat)
         await world.wait_for_message(chat or who)
 
+    # The registrations woke the outbox: its sweep (the cases' cards, at Telegram's pace) is
+    # let finish first, so that what it reads is not counted as an update's.
+    await bot.app.sweeper.idle()  # type: ignore[attr-defined]
     with counting(bot) as costs:
         await say(AMINAH, "/status")  # warms the org cache, as the first update after start does
         listed = await cost_of(bot, costs, lambda: say(AMINAH, "/status", group))
@@ -104,9 +107,9 @@ async def test_statements_and_sessions_per_kind_of_update(bot: Bot) -> None:
         assert (len(turned.statements), turned.sessions, turned.write_locks) == (2, 1, 0)
 
         one = await cost_of(bot, costs, lambda: say(AMINAH, f"/status {refs[0]}"))
-        # The case in one statement and its target date (for the forecast) in one more; how
-        # long steps took is read at most every ten minutes (handlers.reports.read_history).
-        assert (len(one.statements), one.sessions, one.write_locks) == (2, 1, 0), one.statements
+        # The case with its history and its target date (for the forecast) in one statement;
+        # how long steps took is read at most every ten minutes (handlers.reports.read_history).
+        assert (len(one.statements), one.sessions, one.write_locks) == (1, 1, 0), one.statements
 
         done = await cost_of(bot, costs, lambda: say(CHONG, "/done"))
         assert (len(done.statements), done.sessions, done.write_locks) == (2, 1, 0)
