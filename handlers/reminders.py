@@ -737,59 +737,50 @@ def _buttons(case: Case, rows: list[Claimed], t: Translator) -> list[list[Inline
              InlineKeyboardButton(more, callback_data=encode(AskMoreTime(case.ref, run.key)))]]
 
 
-def _listed(steps: OpenSteps) -> tuple[list[tuple[str, StepRun]], list[tuple[str, StepRun]]]:
-    """What a digest or a board lists: the steps not waiting, the most overdue first, then
-    those waiting on others, apart; DIGEST_LINES in all."""
-    waits = steps.waits[:WAITING_LINES]
-    return steps.earliest[:DIGEST_LINES - len(waits)], waits
-
-
-def _digest(context: _Context, services: Services, t: Translator, now: datetime) -> str:
-    """All open cases, overdue first: what AB reads on Monday morning."""
-    procedure = services.procedure
-    steps = context.open_steps
+def _listing(context: _Context, services: Services, t: Translator, now: datetime,
+             line: Callable[[str, str, str], str]) -> tuple[OpenSteps, list[str]]:
+    """What a digest or a board lists, DIGEST_LINES in all: the steps not waiting, the most
+    overdue first, then those waiting on others, apart (their clocks are stopped: not late),
+    then how many more. ``line`` words one from its escaped reference, step and due line."""
+    procedure, steps = services.procedure, context.open_steps
     assert steps is not None
-    lines = [t.ngettext("<b>Weekly digest</b>: {open} open case, {late} overdue.",
-                        "<b>Weekly digest</b>: {open} open cases, {late} overdue.",
-                        steps.open).format(
-        open=steps.open, late=steps.overdue)]
-    earliest, waits = _listed(steps)
-    for ref, run in earliest:  # the most overdue first
-        lines.append(f"{esc(ref)} · {esc(step_heading(procedure.sop, run.key, t))}\n"
-                     + due_line(run, t, procedure, now, context.cases.get(ref)))
-    if waits:  # their clocks are stopped: listed apart, not as late
+    waits = steps.waits[:WAITING_LINES]
+    earliest = steps.earliest[:DIGEST_LINES - len(waits)]
+
+    def step(run: StepRun) -> str:
+        return esc(step_heading(procedure.sop, run.key, t))
+
+    lines = [line(esc(ref), step(run), due_line(run, t, procedure, now, context.cases.get(ref)))
+             for ref, run in earliest]
+    if waits:
         lines.append(t.gettext("<b>Waiting on others</b>:"))
-        lines += [f"{esc(ref)} · {esc(step_heading(procedure.sop, run.key, t))}\n"
-                  + wait_line(wait, t, procedure)
+        lines += [line(esc(ref), step(run), wait_line(wait, t, procedure))
                   for ref, run in waits if (wait := waiting(run)) is not None]
     if steps.open > len(earliest) + len(waits):
         lines.append(t.gettext("…and {n} more: /status lists them all.").format(
             n=steps.open - len(earliest) - len(waits)))
-    return "\n\n".join(lines)
+    return steps, lines
+
+
+def _digest(context: _Context, services: Services, t: Translator, now: datetime) -> str:
+    """All open cases, overdue first: what AB reads on Monday morning."""
+    steps, lines = _listing(context, services, t, now,
+                            lambda ref, step, due: f"{ref} · {step}\n{due}")
+    heading = t.ngettext("<b>Weekly digest</b>: {open} open case, {late} overdue.",
+                         "<b>Weekly digest</b>: {open} open cases, {late} overdue.",
+                         steps.open).format(open=steps.open, late=steps.overdue)
+    return "\n\n".join([heading, *lines])
 
 
 def _board(context: _Context, services: Services, t: Translator, now: datetime) -> str:
     """The open cases, overdue first, one line each, and those waiting on others apart: AB's
     pinned board."""
-    procedure = services.procedure
-    steps = context.open_steps
-    assert steps is not None
-    lines = [t.ngettext("<b>ikabot board</b>: {open} open case, {late} overdue.",
-                        "<b>ikabot board</b>: {open} open cases, {late} overdue.",
-                        steps.open).format(open=steps.open, late=steps.overdue)]
-    earliest, waits = _listed(steps)
-    for ref, run in earliest:
-        lines.append(f"<b>{esc(ref)}</b> · {esc(step_heading(procedure.sop, run.key, t))} · "
-                     + due_line(run, t, procedure, now, context.cases.get(ref)))
-    if waits:
-        lines.append(t.gettext("<b>Waiting on others</b>:"))
-        lines += [f"<b>{esc(ref)}</b> · {esc(step_heading(procedure.sop, run.key, t))} · "
-                  + wait_line(wait, t, procedure)
-                  for ref, run in waits if (wait := waiting(run)) is not None]
-    if steps.open > len(earliest) + len(waits):
-        lines.append(t.gettext("…and {n} more: /status lists them all.").format(
-            n=steps.open - len(earliest) - len(waits)))
-    return "\n".join(lines)
+    steps, lines = _listing(context, services, t, now,
+                            lambda ref, step, due: f"<b>{ref}</b> · {step} · {due}")
+    heading = t.ngettext("<b>ikabot board</b>: {open} open case, {late} overdue.",
+                         "<b>ikabot board</b>: {open} open cases, {late} overdue.",
+                         steps.open).format(open=steps.open, late=steps.overdue)
+    return "\n".join([heading, *lines])
 
 
 class Sweeper:
