@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from sqlalchemy import delete, update
@@ -12,6 +12,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.domain.case import Role
+from bot.domain.reminders import Joined, NudgeKind
 from storage.models import (
     NAME,
     ChatData,
@@ -85,7 +86,8 @@ async def forget_user(*, sessions: async_sessionmaker[AsyncSession], telegram_id
     """Erase one person's personal data, in one transaction, and record the erasure.
 
     Removed: their user row (name, language, role), their conversation drafts and chat data,
-    and their name on the invitation they used; reminders still owed to them are dropped.
+    and their name on the invitation they used and in the notice that told its maker they
+    joined (sent or not); reminders still owed to them are dropped.
     Kept: the case history (steps done, decisions, documents, events), where they appear as a
     bare Telegram id: no event names a person (events are append-only and never edited; those
     written by ikabot 0.1.0's invitations did, and keep the name). The erasure is itself an
@@ -111,6 +113,14 @@ async def forget_user(*, sessions: async_sessionmaker[AsyncSession], telegram_id
         result = await session.exec(update(Invite).where(col(Invite.used_by) == telegram_id)
                                     .values(name=FORGOTTEN))
         erased.rows["invites"] = result.rowcount
+        # The inviter's notice (JOINED: ``seq`` is the invitation) keeps the name it words.
+        used = select(col(Invite.id)).where(col(Invite.used_by) == telegram_id)
+        notices = (await session.exec(select(NudgeRow).where(
+            col(NudgeRow.kind) == NudgeKind.JOINED.value, col(NudgeRow.seq).in_(used)))).all()
+        for notice in notices:
+            if notice.note:
+                notice.note = replace(Joined.read(notice.note), name=FORGOTTEN).note()
+        erased.rows["notices"] = len(notices)
         result = await session.exec(
             update(NudgeRow).where(col(NudgeRow.target) == f"user:{telegram_id}",
                                    col(NudgeRow.sent_at).is_(None),

@@ -11,8 +11,11 @@ from sqlalchemy.exc import DBAPIError
 from sqlmodel import col, select
 
 from bot.domain.case import Role
+from bot.domain.deadlines import Procedure
+from bot.domain.reminders import Joined
 from storage.invites import create_invite, redeem_invite
-from storage.models import ConversationState, EventRow, Invite, User, UserData
+from storage.models import ConversationState, EventRow, Invite, NudgeRow, User, UserData
+from storage.nudges import plan
 from storage.org import get_user
 from storage.people import FORGOTTEN, PeopleError, add_admin, all_users, forget_user
 from tests.test_cli import ikabot
@@ -47,14 +50,18 @@ async def test_admin_add_refuses_a_group_id_or_no_name(sessions: Sessions, teleg
 
 
 async def test_forget_erases_personal_data_and_records_it_without_editing_events(
-        sessions: Sessions) -> None:
+        sessions: Sessions, procedure: Procedure) -> None:
     await add_admin(sessions=sessions, telegram_id=9001, name="Admin", now=NOW)
     async with sessions() as session, session.begin():
         code, _ = await create_invite(session=session, role=Role.AB, division=None,
                                       name="Nur Aisyah", created_by=9001, now=NOW,
                                       ttl=timedelta(days=3))
     async with sessions() as session, session.begin():
-        await redeem_invite(session=session, code=code, telegram_id=1234, language="ms", now=NOW)
+        _, invite = await redeem_invite(session=session, code=code, telegram_id=1234,
+                                        language="ms", now=NOW)
+        assert invite.id is not None  # its maker is told, as /start plans it
+        await plan(session=session, now=NOW, nudges=[procedure.planner.joined(
+            invite.id, 9001, Joined(invite.role, invite.division_code, invite.name), NOW)])
         session.add(UserData(user_id=1234, data={"draft": "Nur's notes"}, updated_at=NOW))
         session.add(ConversationState(name="new_case", key="[1234,1234]", state="title",
                                       updated_at=NOW))
@@ -74,7 +81,9 @@ async def test_forget_erases_personal_data_and_records_it_without_editing_events
         keys = (await session.exec(select(ConversationState.key))).all()
         invite = (await session.exec(select(Invite))).one()
         events = (await session.exec(select(EventRow).order_by(col(EventRow.id)))).all()
+        notes = (await session.exec(select(NudgeRow.note))).all()
     assert keys == ["[9001,9001]"] and invite.name == FORGOTTEN and invite.used_by == 1234
+    assert notes == [f"ab - {FORGOTTEN}"] and erased.rows["notices"] == 1  # the inviter's
     # The old events are exactly as they were; the erasure is one more, naming only the id.
     assert [(e.id, e.kind, e.data) for e in events[:-1]] == before
     assert events[-1].kind == "user_forgotten" and events[-1].data["telegram_id"] == 1234
