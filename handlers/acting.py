@@ -36,11 +36,10 @@ async def look_at(context: IkaContext, ref: str) -> Case | None:
         return await load_case(session=session, ref=ref, copy=False)
 
 
-async def refusal_of(context: IkaContext, ref: str, action: Action) -> str | None:
-    """Why the rules would refuse ``action`` on the case as it is now (None: they would not);
-    a dry run: nothing is written."""
+def refusal_of(context: IkaContext, ref: str, case: Case | None, action: Action) -> str | None:
+    """Why the rules would refuse ``action`` on case ``ref`` as ``look_at`` found it (None: no
+    such case), or None when they would not; a dry run: nothing is written."""
     services, actor = context.services, actor_of(context)
-    case = await look_at(context, ref)
     if case is None or actor is None:
         return context.t.gettext("There is no case {ref}.").format(ref=esc(ref))
     try:

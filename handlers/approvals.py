@@ -32,12 +32,11 @@ from bot.domain.rules import (
     awaits_reason,
 )
 from bot.text import clean
-from handlers.acting import actor_of, perform
+from handlers.acting import actor_of, look_at, perform
 from handlers.away import on_behalf
 from handlers.cards import esc
 from handlers.keyboards import drop_case_buttons
 from handlers.replies import answer_tap, reply_about, send_about
-from storage.cases import load_case
 
 WAITING_FOR_REASON = 0
 _REASON_FOR = "reason_for"  # user_data key: the case whose Tidak awaits its reason
@@ -92,8 +91,7 @@ async def _reason_awaited(context: IkaContext, button: Approve) -> Case | None:
     actor = actor_of(context)
     if actor is None:
         return None
-    async with context.services.sessions() as session:
-        case = await load_case(session=session, ref=button.ref)
+    case = await look_at(context, button.ref)
     return case if case is not None and awaits_reason(case, actor, button.round) else None
 
 

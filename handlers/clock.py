@@ -95,8 +95,8 @@ async def ask_more_time(update: Update, context: IkaContext) -> object:
         await answer_tap(update, context, t.gettext("This button is no longer valid."))
         return ConversationHandler.END
     # Asked only of someone whose request the rules would take (any days, any reason).
-    refused = await refusal_of(context, button.ref, RequestExtension(button.step, 1, "-"))
     case = await look_at(context, button.ref)
+    refused = refusal_of(context, button.ref, case, RequestExtension(button.step, 1, "-"))
     if refused is not None or case is None:
         await answer_tap(update, context, refused, about=case)
         return ConversationHandler.END

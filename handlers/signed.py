@@ -17,12 +17,11 @@ from bot.domain.reminders import months_before
 from bot.domain.rules import KEEP, Classify, Keep, Reason, RecordSigning, filed_run
 from bot.i18n import Translator
 from bot.messages import refusal
-from handlers.acting import perform
+from handlers.acting import look_at, perform
 from handlers.cards import esc
 from handlers.clock import REF
 from handlers.clock_cards import SULIT, classification_label, signing_summary, trusted
 from handlers.replies import reply_about
-from storage.cases import load_case
 from storage.instruments import expiring
 
 DEFAULT_MONTHS = 6
@@ -125,8 +124,7 @@ async def record_signing(update: Update, context: IkaContext) -> None:
         return
     procedure = context.services.procedure
     if len(args) == 1:
-        async with context.services.readers() as session, session.begin():
-            case = await load_case(session=session, ref=ref, copy=False)
+        case = await look_at(context, ref)
         if case is None:
             await message.reply_text(t.gettext("There is no case {ref}.").format(ref=esc(ref)))
         elif filed_run(case, procedure) is None:

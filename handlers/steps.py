@@ -423,9 +423,10 @@ async def _keep_file(update: Update, context: IkaContext, ref: str, step: str,
                      t.gettext("That file is empty. Please send the document."))
         return False
     name = fit_file_name(document.file_name, fallback=f"{ref}.bin", limit=MAX_FILENAME)
-    refused = await refusal_of(context, ref, action_for(DocumentDelivered(name, "")))
+    case = await look_at(context, ref)
+    refused = refusal_of(context, ref, case, action_for(DocumentDelivered(name, "")))
     if refused is not None:
-        await _reply(update, context, ref, refused)
+        await reply_about(update, case, refused)
         return False
     content = bytes(await (await document.get_file()).download_as_bytearray())
     if not content:
