@@ -158,3 +158,9 @@ def decode(data: str | None) -> Callback | None:
 def pattern(prefix: str) -> re.Pattern[str]:
     """A CallbackQueryHandler pattern for one kind of button (``ap``, ``st``, …)."""
     return re.compile(rf"^{re.escape(prefix)}:")
+
+
+def choice_pattern(field: str, *, whole: bool = True) -> re.Pattern[str]:
+    """A CallbackQueryHandler pattern for the Choice buttons of ``field`` (not ``whole``: of
+    every field that starts with it)."""
+    return re.compile(rf"^ch:{VERSION}:{re.escape(field)}" + (":" if whole else ""))

@@ -34,7 +34,7 @@ from telegram.ext import (
 )
 from telegram.warnings import PTBUserWarning
 
-from bot.callbacks import VERSION, Choice, decode, encode
+from bot.callbacks import Choice, choice_pattern, decode, encode
 from bot.context import IkaContext
 from bot.countries import is_country
 from bot.dates import parse_date
@@ -564,7 +564,7 @@ async def stale_tap(update: Update, context: IkaContext) -> None:
 
 def _on(field: str) -> re.Pattern[str]:
     """The pattern of this conversation's Choice buttons for ``field``."""
-    return re.compile(rf"^ch:{VERSION}:{PREFIX}{field}:")
+    return choice_pattern(PREFIX + field)
 
 
 def conversation() -> ConversationHandler[IkaContext]:
@@ -610,7 +610,7 @@ def handlers() -> list[BaseHandler[Any, Any, Any]]:
     """
     return [
         conversation(),
-        CallbackQueryHandler(stale_tap, pattern=re.compile(rf"^ch:{VERSION}:{PREFIX}")),
+        CallbackQueryHandler(stale_tap, pattern=choice_pattern(PREFIX, whole=False)),
     ]
 
 

@@ -28,7 +28,15 @@ from telegram.ext import (
 )
 from telegram.warnings import PTBUserWarning
 
-from bot.callbacks import VERSION, Choice, Report, ToggleInput, decode, encode, pattern
+from bot.callbacks import (
+    Choice,
+    Report,
+    ToggleInput,
+    choice_pattern,
+    decode,
+    encode,
+    pattern,
+)
 from bot.context import IkaContext
 from bot.dates import parse_date
 from bot.domain.case import Case
@@ -165,8 +173,8 @@ async def _ask_first(update: Update, context: IkaContext, case: Case, step: Step
     }
     assert step.capture is not None
     state, question = questions[step.capture]
-    await ask_in_private(update, context, intro + question + "\n" + t.gettext("/cancel to stop."),
-                  case)
+    await ask_in_private(update, context,
+                         intro + question + "\n" + t.gettext("/cancel to stop."), case)
     return state
 
 
@@ -584,7 +592,7 @@ async def add_note(update: Update, context: IkaContext) -> None:
 
 _PRIVATE_TEXT = filters.TEXT & ~filters.COMMAND & filters.ChatType.PRIVATE
 _PRIVATE_DOCUMENT = filters.Document.ALL & filters.ChatType.PRIVATE
-_SKIP = re.compile(rf"^ch:{VERSION}:{SKIP}:")
+_SKIP = choice_pattern(SKIP)
 
 def handlers() -> list[BaseHandler[Any, Any, Any]]:
     """This module's handlers, in the order they are tried."""

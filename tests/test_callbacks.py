@@ -12,6 +12,7 @@ from bot.callbacks import (
     Page,
     Report,
     ToggleInput,
+    choice_pattern,
     decode,
     encode,
 )
@@ -61,3 +62,11 @@ def test_forged_or_stale_data_reads_as_nothing(data: str | None) -> None:
 def test_encode_refuses_what_could_not_read_back() -> None:
     with pytest.raises(ValueError):
         encode(Report("IKA-2026-001", "Not A Key"))
+
+
+def test_a_choice_pattern_takes_its_field_alone_or_every_field_it_starts() -> None:
+    skip, level = encode(Choice("filed_date", "signed_on")), encode(Choice("new_level", "x"))
+    assert choice_pattern("filed_date").match(skip)
+    assert not choice_pattern("filed").match(skip)  # a field's whole name
+    assert choice_pattern("new_", whole=False).match(level)
+    assert not choice_pattern("new_", whole=False).match(skip)
