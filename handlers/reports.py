@@ -374,17 +374,6 @@ def forecast_lines(fc: Forecast | None, target: Target | None, t: Translator,
     return lines
 
 
-async def case_forecast_lines(case: Case, context: IkaContext) -> list[str]:
-    """The forecast and target lines of ``case``, read now: for /status REF."""
-    services = context.services
-    now = services.now()
-    history = await read_history(services.readers, services.procedure, now=now)
-    async with services.readers() as session:
-        target = (await targets(session=session, refs=[case.ref])).get(case.ref)
-    fc = forecast(case, history, services.procedure, now)
-    return forecast_lines(fc, target, context.t, services.procedure)
-
-
 async def set_case_target(update: Update, context: IkaContext) -> None:
     """/target REF DATE: the date a case should finish by (AB or its lead division)."""
     message, actor, t = update.effective_message, _actor(context), context.t
