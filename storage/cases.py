@@ -36,10 +36,7 @@ from sqlalchemy import select as sa_select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import async_sessionmaker
-from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import aliased
-from sqlalchemy.sql.compiler import SQLCompiler
-from sqlalchemy.sql.functions import FunctionElement
 from sqlmodel import SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -351,35 +348,12 @@ async def load_cases(*, session: AsyncSession, refs: Iterable[str]) -> dict[str,
     return found
 
 
-class open_wait(FunctionElement[bool]):  # noqa: N801 (a SQL function's name)
-    """A step run's ``data`` holds a wait not yet ended: bot.domain.clock.waiting, in SQL.
-
-    The waits are a JSON list in the run's data; each stores its ``end`` (null while it
-    waits), so the test is whether some element's ``end`` is JSON null.
-    """
-
-    type = Boolean()
-    inherit_cache = True
-    name = "open_wait"
-
-
-@compiles(open_wait, "sqlite")
-def _open_wait_sqlite(element: open_wait, compiler: SQLCompiler, **kw: Any) -> str:
-    data = compiler.process(element.clauses, **kw)
-    return (f"EXISTS (SELECT 1 FROM json_each({data}, '$.waits') AS wait "
-            "WHERE json_type(wait.value, '$.end') = 'null')")
-
-
-@compiles(open_wait, "postgresql")
-def _open_wait_postgresql(element: open_wait, compiler: SQLCompiler, **kw: Any) -> str:
-    data = compiler.process(element.clauses, **kw)
-    return f"coalesce(({data} -> 'waits') @> '[{{\"end\": null}}]'::jsonb, false)"
-
-
-def is_waiting(data: Any, done_at: Any) -> ColumnElement[bool]:
-    """The run (its ``data`` and ``done_at`` columns) waits on an outside party: its clock is
-    stopped, so it is not late however long ago it fell due."""
-    return and_(done_at.is_(None), open_wait(data))
+def is_waiting(case_due: Any) -> ColumnElement[bool]:
+    """An open case's current step waits on an outside party: its row carries no due moment
+    then (``_current_due``), its clock being stopped, so it is not late however long ago the
+    step fell due. ``case_due`` is the cases table's ``due_at`` column."""
+    waits: ColumnElement[bool] = case_due.is_(None)
+    return waits
 
 
 @dataclasses.dataclass(frozen=True)
@@ -412,7 +386,7 @@ async def open_steps(*, session: AsyncSession, now: datetime, first: int,
                    col(StepRecord.step) == col(CaseRow.current_step),
                    col(StepRecord.round) == newest_round)
     is_open = col(CaseRow.status) == CaseStatus.OPEN.value
-    waits = is_waiting(col(StepRecord.data), col(StepRecord.done_at))
+    waits = is_waiting(col(CaseRow.due_at))
     counted = (await session.exec(
         select(func.count(),
                func.coalesce(func.sum(case_when(

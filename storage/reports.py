@@ -150,7 +150,7 @@ async def open_counts(*, session: AsyncSession, now: datetime) -> dict[str, tupl
     statement = (select_rows(_CASES.c.current_step, func.count(),
                              func.coalesce(func.sum(case(
                                  (and_(_STEPS.c.due_at < now,
-                                       ~is_waiting(_STEPS.c.data, _STEPS.c.done_at)), 1),
+                                       ~is_waiting(_CASES.c.due_at)), 1),
                                  else_=0)), 0))
                  .select_from(_CASES).join(_STEPS, current)
                  .where(_CASES.c.status == CaseStatus.OPEN.value)
