@@ -10,6 +10,7 @@ from pathlib import Path
 from bot.app import build_application, serving
 from bot.callbacks import AnswerMoreTime, encode
 from bot.domain.rules import (
+    Action,
     CompleteStep,
     Decide,
     DocumentDelivered,
@@ -192,10 +193,9 @@ async def test_an_approver_going_away_after_the_chase_was_planned_is_not_chased(
     assert "Ya atau Tidak" in chase.text
 
 
-async def _file_with_expiry(bot: Bot, expires: date) -> None:
-    services = bot.app.services
-    today = services.now().date()
-    script = [
+def _to_step_9(today: date) -> list[tuple[Action, int]]:
+    """Who does what, in storage, from step 2 to the filing step (step 9) of the seeded case."""
+    return [
         (RequestInputs(("AGC",)), CHONG), (TickInput("AGC"), CHONG),
         (CompleteStep("collect_input"), CHONG), (SubmitMemo("Minit"), CHONG),
         (Decide(True), KSU), (CompleteStep("prep_meeting", MeetingHeld(today)), CHONG),
@@ -203,13 +203,22 @@ async def _file_with_expiry(bot: Bot, expires: date) -> None:
         (CompleteStep("convey_kln", NoteSent("KLN.600-1/2/3")), AMINAH),
         (CompleteStep("negotiate", NegotiationHeld(today, today, "Jakarta")), CHONG),
         (CompleteStep("send_outcome", DocumentDelivered("hasil.pdf", "ab" * 32)), CHONG),
-        (CompleteStep("file_copy", Filed("KDN.AB.100-2/3/4", today, today, expires)), AMINAH),
     ]
+
+
+async def _work(bot: Bot, script: list[tuple[Action, int]]) -> None:
+    services = bot.app.services
     for action, who in script:
         actor = await _user(bot, who)
         await change_case(sessions=services.sessions, ref=REF, change=lambda case: apply(
             case, action, actor=actor, now=services.now(),  # noqa: B023
             procedure=services.procedure))
+
+
+async def _file_with_expiry(bot: Bot, expires: date) -> None:
+    today = bot.app.services.now().date()
+    await _work(bot, [*_to_step_9(today), (CompleteStep(
+        "file_copy", Filed("KDN.AB.100-2/3/4", today, today, expires)), AMINAH)])
 
 
 async def test_a_filed_instrument_is_reminded_for_renewal(bot: Bot) -> None:
@@ -233,24 +242,9 @@ async def test_a_filed_instrument_is_reminded_for_renewal(bot: Bot) -> None:
 
 async def to_filing(bot: Bot):  # type: ignore[no-untyped-def]
     """The seeded case worked to step 9 (straight into storage); its card in AB's group."""
-    services = bot.app.services
     await seed_case(bot)
-    today = services.now().date()
-    script = [
-        (RequestInputs(("AGC",)), CHONG), (TickInput("AGC"), CHONG),
-        (CompleteStep("collect_input"), CHONG), (SubmitMemo("Minit"), CHONG),
-        (Decide(True), KSU), (CompleteStep("prep_meeting", MeetingHeld(today)), CHONG),
-        (CompleteStep("inform_ab"), CHONG),
-        (CompleteStep("convey_kln", NoteSent("KLN.600-1/2/3")), AMINAH),
-        (CompleteStep("negotiate", NegotiationHeld(today, today, "Jakarta")), CHONG),
-        (CompleteStep("send_outcome", DocumentDelivered("hasil.pdf", "ab" * 32)), CHONG),
-    ]
-    for action, who in script:
-        actor = await _user(bot, who)
-        await change_case(sessions=services.sessions, ref=REF, change=lambda case: apply(
-            case, action, actor=actor, now=services.now(),  # noqa: B023
-            procedure=services.procedure))
-    services.wake_outbox()
+    await _work(bot, _to_step_9(bot.app.services.now().date()))
+    bot.app.services.wake_outbox()
     return await bot.world.wait_for_message(AB, contains="Langkah 9")
 
 

@@ -18,7 +18,7 @@ from bot.domain.rules import (
     apply,
 )
 from bot.domain.timeline import timeline
-from bot.fake_telegram.world import Message
+from bot.fake_telegram.world import Message, World
 from handlers.drawing.timeline_chart import render_timeline
 from storage.cases import change_case
 from tests.e2e.conftest import CHATS, Bot
@@ -119,14 +119,20 @@ async def test_a_sulit_timeline_shows_sulit_outside_its_chats_and_is_protected(
     assert own.photo is not None and own.photo.content == drawn(True)
 
 
+async def _file_in(world: World, chat: int, what: str) -> Message:
+    """The first file the bot sent to ``chat``, once it is there."""
+    found: Message = await world.wait_for(lambda: next(
+        (m for m in world.messages(chat) if m.document is not None), None), what=what)
+    return found
+
+
 async def test_the_register_asked_for_in_another_group_leaves_a_sulit_case_out(
         bot: Bot) -> None:
     world = bot.world
     await _sulit(bot)
     other = await register(bot, "MoU pendidikan", lead="BPI")
     await world.send_text(bot.user(AMINAH), "/export csv", chat=BPI)
-    there = await world.wait_for(lambda: next(
-        (m for m in world.messages(BPI) if m.document is not None), None), what="the register")
+    there = await _file_in(world, BPI, "the register")
     assert there.document is not None and "1 kes Sulit tidak disertakan" in (there.caption or "")
     rows = list(csv.reader(io.StringIO(there.document.content.decode("utf-8-sig"))))
     assert [row[0] for row in rows[1:]] == [other]
@@ -134,8 +140,7 @@ async def test_the_register_asked_for_in_another_group_leaves_a_sulit_case_out(
     assert not there.protect_content  # nothing Sulit in it
 
     await world.send_text(bot.user(AMINAH), "/export csv", chat=AB)
-    full = await world.wait_for(lambda: next(
-        (m for m in world.messages(AB) if m.document is not None), None), what="the register")
+    full = await _file_in(world, AB, "the register")
     assert full.document is not None and full.protect_content
     assert TITLE in full.document.content.decode("utf-8-sig")
     assert "Sulit" not in (full.caption or "")
@@ -147,17 +152,14 @@ async def test_the_calendar_asked_for_in_another_group_leaves_a_sulit_case_out(
     await _sulit(bot)
     other = await register(bot, "MoU pendidikan", lead="BPI")
     await world.send_text(bot.user(AMINAH), "/calendar", chat=BPI)
-    there = await world.wait_for(lambda: next(
-        (m for m in world.messages(BPI) if m.document is not None), None), what="the calendar")
+    there = await _file_in(world, BPI, "the calendar")
     assert there.document is not None and "1 kes Sulit tidak disertakan" in (there.caption or "")
     events = Calendar.from_ical(there.document.content).walk("VEVENT")
     assert [str(e["uid"]).split(".")[0] for e in events] == [other]
     assert not there.protect_content
 
     await world.send_text(bot.user(AMINAH), "/calendar")  # in private: every case, protected
-    mine = await world.wait_for(lambda: next(
-        (m for m in world.messages(AMINAH) if m.document is not None), None),
-        what="the calendar")
+    mine = await _file_in(world, AMINAH, "the calendar")
     assert mine.document is not None and mine.protect_content
     described = " ".join(str(e["description"]) for e in
                          Calendar.from_ical(mine.document.content).walk("VEVENT"))
