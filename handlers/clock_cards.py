@@ -12,6 +12,7 @@ from datetime import date, datetime, timedelta
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.callbacks import AnswerMoreTime, encode
+from bot.domain import timeline
 from bot.domain.case import Case, Classification, StepRun
 from bot.domain.clock import Extension, ExtensionState, Wait, extensions, original_due, waits
 from bot.domain.deadlines import Procedure
@@ -24,7 +25,7 @@ from handlers.cards import esc
 from storage.models import Division, DivisionKind
 
 Names = Callable[[int | None], str]
-SULIT = "<i>Sulit</i>"
+SULIT = f"<i>{timeline.SULIT}</i>"  # the marking in a message, where the title would be
 # A renewal reminder is planned on the first working day from its month mark; one whose day
 # lies further from every mark was planned for an expiry date since corrected.
 RENEWAL_SLACK = timedelta(days=7)
